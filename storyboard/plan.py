@@ -1,0 +1,219 @@
+"""The Plan: the one data structure between compiling and executing.
+
+A :class:`Plan` is pure data: every shot's compiled request (with asset references still
+symbolic), its dependencies and its cache key. ``storyboard compile`` prints it; ``storyboard
+build`` executes it; nothing in it refers to the network, the cache or the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+PLAN_VERSION = 1
+
+AssetKind = Literal["file", "url", "last_frame"]
+
+
+@dataclass(frozen=True, slots=True)
+class AssetRef:
+    """One image input of a request: a local file, a URL, or the last frame of another shot."""
+
+    kind: AssetKind
+    value: str  # absolute path (file), URL (url), or shot id (last_frame)
+    display: str  # relative path from the storyboard's folder, the URL, or "<shot>.last_frame"
+    sha256: str | None = None  # hex digest of a file's bytes
+
+    @property
+    def path(self) -> Path:
+        """The local file (only for kind == 'file')."""
+        return Path(self.value)
+
+    def canonical(self, upstream_keys: dict[str, str]) -> str:
+        """The reference as it enters a cache key: content hash, URL, or the upstream shot's key."""
+        if self.kind == "file":
+            return f"sha256:{self.sha256}"
+        if self.kind == "last_frame":
+            return f"last_frame:{upstream_keys[self.value]}"
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class ElementRef:
+    """A character or object as one entry of the request's ``elements``."""
+
+    name: str  # qualified name as written after @, e.g. "mira" or "cast.ferryman"
+    frontal: AssetRef
+    references: tuple[AssetRef, ...] = ()
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One name the author wrote after ``@`` and the tag(s) it became."""
+
+    name: str
+    kind: Literal["character", "object", "image", "style", "last_frame"]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """How the film passes into a shot from the one before it."""
+
+    type: Literal["cut", "crossfade", "fade"] = "cut"
+    duration: float = 0.0  # seconds; 0 for a cut
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """Where something was written."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShotPlan:
+    """One shot compiled into one request for the model's endpoint."""
+
+    id: str
+    index: int  # position in the storyboard
+    model: str  # the model's registry name (== endpoint for the built-in models)
+    endpoint: str
+    prompt: str  # final prompt, with @ElementN / @ImageN tags
+    image_urls: tuple[AssetRef, ...]
+    elements: tuple[ElementRef, ...]
+    duration: int  # seconds
+    aspect_ratio: str
+    depends_on: tuple[str, ...]  # ids of shots whose last frame this shot uses
+    key: str  # the cache key (see :func:`shot_key`)
+    start: AssetRef | None = None
+    style: str | None = None
+    transition: Transition = field(default_factory=Transition)
+    mentions: tuple[Mention, ...] = ()
+    source_prompt: str = ""  # the prompt as rendered by jinja, before tag rewriting
+    location: SourceLocation | None = None
+
+    def assets(self) -> tuple[AssetRef, ...]:
+        """Every image input of the request, in request order (images first, then elements)."""
+        out: list[AssetRef] = list(self.image_urls)
+        for el in self.elements:
+            out.append(el.frontal)
+            out.extend(el.references)
+        return tuple(out)
+
+    def request(self, url_of: Callable[[AssetRef], str]) -> dict[str, Any]:
+        """The request body for the endpoint, with each asset turned into a URL by ``url_of``."""
+        return {
+            "prompt": self.prompt,
+            "image_urls": [url_of(a) for a in self.image_urls],
+            "elements": [
+                {
+                    "frontal_image_url": url_of(el.frontal),
+                    "reference_image_urls": [url_of(r) for r in el.references],
+                }
+                for el in self.elements
+            ],
+            "duration": str(self.duration),
+            "aspect_ratio": self.aspect_ratio,
+        }
+
+    def display_request(self) -> dict[str, Any]:
+        """The request as ``storyboard compile --json`` shows it (paths relative to the storyboard)."""
+        return self.request(lambda a: a.display)
+
+
+@dataclass(frozen=True, slots=True)
+class FilmPlan:
+    """The stitched film."""
+
+    output: str  # file name inside the build directory
+    transition: Transition = field(default_factory=Transition)  # the default between shots
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A compiled storyboard: shots in storyboard order, ready to execute."""
+
+    title: str
+    source: Path  # the storyboard file
+    root: Path  # its folder; relative displays are relative to it
+    shots: tuple[ShotPlan, ...]
+    film: FilmPlan
+    version: int = PLAN_VERSION
+
+    def shot(self, shot_id: str) -> ShotPlan:
+        """The shot with this id (KeyError if none)."""
+        for s in self.shots:
+            if s.id == shot_id:
+                return s
+        raise KeyError(shot_id)
+
+    def by_id(self) -> dict[str, ShotPlan]:
+        """Shots keyed by id."""
+        return {s.id: s for s in self.shots}
+
+    def files(self) -> dict[str, AssetRef]:
+        """Every distinct local file the plan uses, keyed by content hash (one upload each)."""
+        out: dict[str, AssetRef] = {}
+        for s in self.shots:
+            for a in s.assets():
+                if a.kind == "file" and a.sha256 not in out:
+                    out[a.sha256 or a.value] = a
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as ``storyboard compile --json`` prints it (see docs/cli.md)."""
+        return {
+            "version": self.version,
+            "title": self.title,
+            "shots": [
+                {
+                    "id": s.id,
+                    "endpoint": s.endpoint,
+                    "key": s.key,
+                    "depends_on": list(s.depends_on),
+                    "request": s.display_request(),
+                }
+                for s in self.shots
+            ],
+        }
+
+
+def canonical_json(data: Any) -> bytes:
+    """Deterministic JSON bytes: sorted keys, no whitespace, UTF-8."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def shot_key(
+    endpoint: str,
+    prompt: str,
+    image_urls: tuple[AssetRef, ...],
+    elements: tuple[ElementRef, ...],
+    duration: int,
+    aspect_ratio: str,
+    upstream_keys: dict[str, str],
+) -> str:
+    """sha256 over the endpoint, the canonical request (assets by content) and upstream keys."""
+    canon = lambda a: a.canonical(upstream_keys)  # noqa: E731
+    body = {
+        "endpoint": endpoint,
+        "request": {
+            "prompt": prompt,
+            "image_urls": [canon(a) for a in image_urls],
+            "elements": [
+                {"frontal_image_url": canon(e.frontal), "reference_image_urls": [canon(r) for r in e.references]}
+                for e in elements
+            ],
+            "duration": str(duration),
+            "aspect_ratio": aspect_ratio,
+        },
+        "upstream": sorted(upstream_keys.values()),
+    }
+    return hashlib.sha256(canonical_json(body)).hexdigest()
