@@ -1,0 +1,190 @@
+"""The ``preview`` backend: an offline, deterministic animatic of each shot.
+
+No key, no network: every shot becomes a real H.264 clip of the right length and shape
+showing its start frame (or a gradient) with a slow push-in, its references as labelled
+thumbnails and its prompt with the tags highlighted. Pillow draws the pictures
+(:mod:`.preview_card`); ffmpeg animates and encodes them with fixed settings, so the same
+shot always gives the same bytes and clips of one aspect ratio can be joined by stream copy.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from PIL import Image
+
+from ..errors import BackendError, MediaError
+from ..media import run_ffmpeg
+from ..plan import AssetRef, Plan, ShotPlan
+from .base import Progress, ShotJob
+from .preview_card import Card, Layout, Tile, render_background, render_overlay, seed_bytes
+
+FPS = 24
+ZOOM = 1.08  # the push-in: the background ends this much larger than at the start
+SIZES: dict[str, tuple[int, int]] = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960)}
+
+# Fixed encoder settings: identical for every preview clip, so same-shape clips concatenate by
+# stream copy, and pinned threads so the bytes do not depend on the machine's core count.
+X264_ARGS: tuple[str, ...] = (
+    "-c:v", "libx264", "-preset", "superfast", "-crf", "23", "-profile:v", "high",
+    "-pix_fmt", "yuv420p", "-g", "48", "-keyint_min", "48", "-sc_threshold", "0", "-bf", "0",
+    "-threads", "2", "-r", str(FPS),
+    "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
+)  # fmt: skip
+MUX_ARGS: tuple[str, ...] = (
+    "-an", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
+    "-fflags", "+bitexact", "-flags:v", "+bitexact", "-movflags", "+faststart", "-f", "mp4",
+)  # fmt: skip
+
+
+def frame_size(aspect_ratio: str) -> tuple[int, int]:
+    """The preview's frame size for an aspect ratio ("16:9", "9:16" or "1:1")."""
+    try:
+        return SIZES[aspect_ratio]
+    except KeyError:
+        raise BackendError(f"preview: unsupported aspect ratio {aspect_ratio!r} (expected 16:9, 9:16 or 1:1)") from None
+
+
+def background_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The background's size: the frame enlarged by :data:`ZOOM`, rounded up to even numbers."""
+    w, h = size
+    return 2 * math.ceil(w * ZOOM / 2), 2 * math.ceil(h * ZOOM / 2)
+
+
+class PreviewBackend:
+    """Renders each shot as an animatic clip locally; needs no credentials."""
+
+    name = "preview"
+
+    def prepare(self, plan: Plan, shots: list[ShotPlan], state_dir: Path) -> None:
+        """Nothing to check: the preview works offline with whatever the plan holds."""
+
+    def generate(self, job: ShotJob) -> None:
+        """Write the shot's animatic MP4 to ``job.dest``."""
+        shot = job.shot
+        size = frame_size(shot.aspect_ratio)
+        if shot.duration < 1:
+            raise BackendError(f"preview: shot {shot.id!r} has duration {shot.duration}")
+        _check_cancel(job)
+        job.progress(Progress(shot.id, "rendering preview", state="running"))
+        with tempfile.TemporaryDirectory(prefix="storyboard-preview-") as tmp:
+            bg_path, card_path = Path(tmp) / "background.rgb", Path(tmp) / "card.rgba"
+            bg_size = background_size(size)
+            start = job.local(shot.start) if shot.start is not None else None
+            background, used_start = render_background(start, bg_size, shot.id, shot.index + 1)
+            _write_raw(background, bg_path)
+            card = card_for(job, start_shown=used_start)
+            _write_raw(render_overlay(card, size), card_path)
+            args = ffmpeg_args(bg_path, bg_size, card_path, size, shot.duration * FPS, shot.id, job.dest)
+            _check_cancel(job)
+            try:
+                run_ffmpeg(args, what=f"preview of {shot.id}")
+            except MediaError:
+                job.dest.unlink(missing_ok=True)
+                raise
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _check_cancel(job: ShotJob) -> None:
+    if job.cancel.is_set():
+        raise BackendError("cancelled")
+
+
+def _write_raw(img: Image.Image, path: Path) -> None:
+    """Raw pixels for ffmpeg's rawvideo demuxer (much faster than PNG both ways)."""
+    path.write_bytes(img.tobytes())
+
+
+def card_for(job: ShotJob, *, start_shown: bool = True) -> Card:
+    """What the overlay shows for the job's shot."""
+    shot = job.shot
+    note = None
+    if shot.start is not None and not start_shown:
+        note = f"start frame not shown: {shot.start.display}"
+    return Card(
+        shot_id=shot.id,
+        number=shot.index + 1,
+        duration=shot.duration,
+        aspect_ratio=shot.aspect_ratio,
+        prompt=shot.prompt,
+        tiles=tiles_for(job),
+        style=shot.style,
+        start_note=note,
+    )
+
+
+def tiles_for(job: ShotJob) -> tuple[Tile, ...]:
+    """One tile per element (its frontal image), then one per reference image but the start frame."""
+    shot = job.shot
+    names = {tag: m.name for m in shot.mentions for tag in m.tags}
+    tiles: list[Tile] = []
+    for i, el in enumerate(shot.elements, 1):
+        tiles.append(_tile(job, el.frontal, f"@Element{i}", el.name, "element"))
+    for i, ref in enumerate(shot.image_urls, 1):
+        if ref == shot.start:
+            continue
+        tag = f"@Image{i}"
+        tiles.append(_tile(job, ref, tag, names.get(tag) or _file_name(ref), "image"))
+    return tuple(tiles)
+
+
+def _tile(job: ShotJob, ref: AssetRef, tag: str, label: str, kind: str) -> Tile:
+    path = job.local(ref)
+    note = urlsplit(ref.value).netloc if path is None and ref.kind == "url" else ""
+    return Tile(tag=tag, label=label, kind=kind, path=path, note=note)  # type: ignore[arg-type]
+
+
+def _file_name(ref: AssetRef) -> str:
+    if ref.kind == "url":
+        return urlsplit(ref.value).path.rstrip("/").rsplit("/", 1)[-1] or ref.value
+    return Path(ref.display).name
+
+
+def _drift(shot_id: str) -> tuple[float, float]:
+    """Where the push-in heads, as fractions of the spare margin (near the centre, per shot)."""
+    seed = seed_bytes(shot_id)
+    return 0.35 + seed[20] / 255 * 0.3, 0.35 + seed[21] / 255 * 0.3
+
+
+def filter_graph(bg_size: tuple[int, int], size: tuple[int, int], frames: int, shot_id: str, bar_h: int) -> str:
+    """The ffmpeg filter graph: push in on the background, lay the card over, fill the progress bar."""
+    w, h = size
+    bw, bh = bg_size
+    last = max(1, frames - 1)
+    fx, fy = _drift(shot_id)
+    to_yuv = "scale=out_color_matrix=bt709:out_range=tv:flags=bilinear"
+    zoom_w = f"2*ceil(({w}+{bw - w}*n/{last})/2)"
+    zoom_h = f"2*ceil(({h}+{bh - h}*n/{last})/2)"
+    return ";".join(
+        [
+            f"[0:v]{to_yuv},format=yuv420p,loop=loop=-1:size=1:start=0,setpts=N/{FPS}/TB,"
+            f"scale=w='{zoom_w}':h='{zoom_h}':eval=frame:flags=bilinear,"
+            f"crop={w}:{h}:x='floor((iw-ow)*{fx:.4f})':y='floor((ih-oh)*{fy:.4f})':exact=1[bg]",
+            f"[1:v]{to_yuv},format=yuva420p[card]",
+            f"color=c=0xFFC857:s={w}x{bar_h}:r={FPS},format=yuv420p[bar]",
+            "[bg][card]overlay=format=yuv420:eof_action=repeat[v1]",
+            f"[v1][bar]overlay=x='-w+W*(n+1)/{frames}':y=H-h:format=yuv420:eval=frame[v]",
+        ]
+    )
+
+
+def ffmpeg_args(
+    bg_path: Path, bg_size: tuple[int, int], card_path: Path, size: tuple[int, int], frames: int, shot_id: str, dest: Path
+) -> list[str]:
+    """The ffmpeg arguments that turn the raw background and card into the clip at ``dest``."""
+    bar_h = Layout(*size).progress_h
+    return [
+        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s:v", f"{bg_size[0]}x{bg_size[1]}", "-i", str(bg_path),
+        "-f", "rawvideo", "-pix_fmt", "rgba", "-s:v", f"{size[0]}x{size[1]}", "-i", str(card_path),
+        "-filter_complex", filter_graph(bg_size, size, frames, shot_id, bar_h),
+        "-map", "[v]", "-frames:v", str(frames),
+        *X264_ARGS, *MUX_ARGS, str(dest),
+    ]  # fmt: skip
+
+
+__all__ = ["FPS", "SIZES", "X264_ARGS", "PreviewBackend", "frame_size"]

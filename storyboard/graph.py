@@ -1,0 +1,63 @@
+"""The dependency graph (networkx): uploads, generations, last-frame extractions, the film.
+
+Node ids: ``asset:<display path or URL>``, ``shot:<id>``, ``frame:<id>``, ``film``. An edge
+``a → b`` means b needs a. Independent shots have no path between them and may run at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import networkx as nx
+
+from .plan import Plan
+
+
+def continuity_cycle(edges: Iterable[tuple[str, str]], nodes: Iterable[str]) -> list[str] | None:
+    """A cycle among shots as ``[a, b, a]`` given edges ``upstream → shot``, or None."""
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    g.add_edges_from(edges)
+    try:
+        cycle = nx.find_cycle(g)
+    except nx.NetworkXNoCycle:
+        return None
+    order = [u for u, _ in cycle]
+    return order + [order[0]]
+
+
+def format_cycle(cycle: list[str]) -> str:
+    """``a.last_frame → b.last_frame → a``: a's last frame feeds b, whose last frame feeds a."""
+    return " → ".join([f"{s}.last_frame" for s in cycle[:-1]] + [cycle[-1]])
+
+
+def topological_shots(plan_edges: dict[str, tuple[str, ...]], order: list[str]) -> list[str]:
+    """Shot ids so that every shot comes after the shots it depends on (storyboard order on ties)."""
+    g = nx.DiGraph()
+    g.add_nodes_from(order)
+    for shot, ups in plan_edges.items():
+        for up in ups:
+            g.add_edge(up, shot)
+    position = {s: i for i, s in enumerate(order)}
+    return list(nx.lexicographical_topological_sort(g, key=position.__getitem__))
+
+
+def build_graph(plan: Plan) -> nx.DiGraph:
+    """The whole build as a DAG: uploads → generations → frames → generations …, all → film."""
+    g = nx.DiGraph()
+    g.add_node("film", kind="film", label=plan.film.output)
+    for shot in plan.shots:
+        sid = f"shot:{shot.id}"
+        g.add_node(sid, kind="shot", label=shot.id, key=shot.key, duration=shot.duration)
+        for ref in shot.assets():
+            if ref.kind == "last_frame":
+                fid = f"frame:{ref.value}"
+                g.add_node(fid, kind="frame", label=ref.display)
+                g.add_edge(f"shot:{ref.value}", fid)
+                g.add_edge(fid, sid)
+            else:
+                aid = f"asset:{ref.display}"
+                g.add_node(aid, kind="asset", label=ref.display, url=ref.kind == "url")
+                g.add_edge(aid, sid)
+        g.add_edge(sid, "film")
+    return g

@@ -1,0 +1,118 @@
+"""Pydantic models of the storyboard format, version 1 (the source of ``schemas/``).
+
+Frozen, ``extra="forbid"`` (a typo must fail), tuples rather than lists. These models check
+shapes and types only; names, references and files are checked when resolving.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+IDENT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+QUALNAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
+DEFAULT_MODEL = "fal-ai/kling-video/o1/standard/reference-to-video"
+
+Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
+QualName = Annotated[str, StringConstraints(pattern=QUALNAME_PATTERN)]
+AspectRatio = Literal["16:9", "9:16", "1:1"]
+Duration = Annotated[int, Field(strict=True, ge=3, le=10, description="seconds, an integer 3..10")]
+AssetPath = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    Field(description="a path relative to the declaring file, or an http(s) URL"),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TransitionSpec(_Model):
+    """A transition with a duration."""
+
+    type: Literal["cut", "crossfade", "fade"]
+    duration: Annotated[float, Field(ge=0, le=5)] = 0.5
+
+
+TransitionField = Literal["cut", "crossfade", "fade"] | TransitionSpec
+
+
+class Element(_Model):
+    """A character or object: an element of the request (frontal image + reference images)."""
+
+    description: str | None = None
+    image: AssetPath | None = Field(None, description="the frontal image (required unless `extends` gives one)")
+    references: tuple[AssetPath, ...] | None = Field(None, description="more views of the same element")
+    extends: QualName | None = Field(None, description="inherit from another character or object, then override")
+
+
+class Style(_Model):
+    """A style: reference images that set the look."""
+
+    description: str | None = None
+    images: tuple[AssetPath, ...] | None = None
+    extends: QualName | None = None
+
+
+class Defaults(_Model):
+    """Values every shot takes unless it says otherwise."""
+
+    duration: Duration | None = None
+    aspect_ratio: AspectRatio | None = None
+    style: QualName | None = None
+    transition: TransitionField | None = None
+
+
+class Shot(_Model):
+    """One shot: one generation request."""
+
+    id: Ident
+    prompt: str
+    start: QualName | None = Field(None, description="an image name, `ns.name`, or `<shot>.last_frame`")
+    style: QualName | None = Field(None, description="a style name; null for no style")
+    duration: Duration | None = None
+    aspect_ratio: AspectRatio | None = None
+    transition: TransitionField | None = Field(None, description="how the film passes into this shot")
+    model: str | None = Field(None, description="another model for this shot")
+    notes: str | None = Field(None, description="free text for the board; not sent to the model")
+
+
+class Film(_Model):
+    """The stitched film."""
+
+    output: Annotated[str, StringConstraints(pattern=r"^[^/\\]+\.mp4$")] = "film.mp4"
+    transition: TransitionField = "cut"
+
+
+class _Assets(_Model):
+    imports: dict[Ident, str] = Field(default_factory=dict, description="namespace → path of a library file")
+    characters: dict[Ident, Element] = Field(default_factory=dict)
+    objects: dict[Ident, Element] = Field(default_factory=dict)
+    styles: dict[Ident, Style] = Field(default_factory=dict)
+    images: dict[Ident, AssetPath] = Field(default_factory=dict)
+
+
+class Storyboard(_Assets):
+    """A storyboard file."""
+
+    version: Literal[1]
+    title: str
+    model: str = DEFAULT_MODEL
+    defaults: Defaults = Field(default_factory=Defaults)
+    vars: dict[Ident, Any] = Field(default_factory=dict)
+    shots: Annotated[tuple[Shot, ...], Field(min_length=1)]
+    film: Film = Field(default_factory=Film)
+
+
+class Library(_Assets):
+    """A library file: reusable assets, no shots, no film."""
+
+    version: Literal[1]
+    title: str | None = None
+    description: str | None = None
+
+
+ASSET_TABLES = ("characters", "objects", "styles", "images")
+RESERVED_VARS = frozenset({"shot", "defaults", "title", "id", "duration", "aspect_ratio", "style", "start"})

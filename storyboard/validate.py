@@ -1,0 +1,146 @@
+"""Validate loaded YAML against the pydantic models and explain every failure in words.
+
+Pydantic's errors are turned into :class:`~storyboard.errors.Problem` objects that name the
+file, line, column and field path, say what is wrong in plain words and suggest a fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import InputError, Problem
+from .load import Document, PathT
+from .spec import Library, Storyboard
+
+M = TypeVar("M", bound=BaseModel)
+
+_NAME_HINT = "names use letters, digits and _, and do not start with a digit (e.g. old_mira)"
+
+
+def did_you_mean(word: str, choices: list[str] | set[str] | tuple[str, ...]) -> str | None:
+    """``did you mean X?`` for the closest choice, or None."""
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that owns the last segment of ``loc`` (for listing its fields)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            # inside a dict of models: the next segment is a key
+            return None
+        current = _inner_model(field.annotation)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    """The model class inside ``Foo``, ``tuple[Foo, ...]``, ``dict[str, Foo]`` or ``Foo | None``."""
+    import typing
+
+    args = typing.get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in reversed(args):
+        inner = _inner_model(arg)
+        if inner is not None:
+            return inner
+    return None
+
+
+def _describe(err: dict[str, Any], model: type[BaseModel]) -> tuple[str, str | None, bool]:
+    """(message, hint, point-at-key) for one pydantic error."""
+    kind = err["type"]
+    loc = err["loc"]
+    inp = err.get("input")
+    field = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        owner = _model_at(model, loc)
+        hint = did_you_mean(field, list(owner.model_fields)) if owner else None
+        if owner and not hint:
+            hint = "known fields: " + ", ".join(owner.model_fields)
+        return f"unknown field {field!r}", hint, True
+    if kind == "missing":
+        return f"missing required field {field!r}", None, False
+    if kind == "string_pattern_mismatch":
+        if field == "[key]" or "Ident" in str(err.get("ctx", {})):
+            return f"{inp!r} is not a valid name", _NAME_HINT, True
+        pattern = err.get("ctx", {}).get("pattern", "")
+        if "mp4" in pattern:
+            return f"{inp!r} must be a file name ending in .mp4", "no folders: the film is written to the build folder", False
+        return f"{inp!r} is not a valid name or reference", "write a name (mira) or a namespaced name (cast.mira)", False
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return f"{inp!r} is not allowed here; expected {expected}", None, False
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{inp!r} is out of range: {err['msg'].lower()}", None, False
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return f"{inp!r} must be a whole number", None, False
+    if kind in ("string_type",):
+        return f"expected text, got {type(inp).__name__} {inp!r}", None, False
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping (name: value), got {type(inp).__name__}", None, False
+    if kind in ("tuple_type", "list_type"):
+        return f"expected a list, got {type(inp).__name__}", None, False
+    if kind == "too_short":
+        return f"{field or 'this'} must not be empty", None, False
+    if kind == "string_too_short":
+        return "must not be empty", None, False
+    return err["msg"], None, False
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[PathT, bool]:
+    """Drop pydantic's union/tag segments; report whether the error is about a dict key."""
+    out: list[str | int] = []
+    is_key = False
+    for part in loc:
+        if part == "[key]":
+            is_key = True
+            continue
+        if isinstance(part, str) and (part in ("TransitionSpec",) or part.startswith("literal[") or part.endswith("]")):
+            continue
+        out.append(part)
+    return tuple(out), is_key
+
+
+def validate(doc: Document, model: type[M]) -> M:
+    """Validate a loaded document as ``model``; raise InputError listing every problem."""
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        problems: list[Problem] = []
+        seen: set[tuple[PathT, str]] = set()
+        for err in exc.errors(include_url=False):
+            path, is_key = _clean_loc(err["loc"])
+            message, hint, at_key = _describe(err, model)
+            if (path, message) in seen:
+                continue
+            seen.add((path, message))
+            problems.append(doc.problem(path, message, hint, key=at_key or is_key))
+        problems.sort(key=lambda p: (p.line or 0, p.column or 0))
+        raise InputError(problems) from None
+
+
+def validate_storyboard(doc: Document) -> Storyboard:
+    """Validate a storyboard file (it must not be a library)."""
+    if "shots" not in doc.data and "version" in doc.data and "title" not in doc.data:
+        raise InputError(
+            doc.problem((), "this looks like a library (no shots)", "build a storyboard that imports it")
+        )
+    return validate(doc, Storyboard)
+
+
+def validate_library(doc: Document) -> Library:
+    """Validate a library file (no shots, no film)."""
+    for field in ("shots", "film", "defaults", "vars", "model"):
+        if field in doc.data:
+            raise InputError(
+                doc.problem((field,), f"a library cannot have {field!r}", "only storyboards have shots and a film", key=True)
+            )
+    return validate(doc, Library)
