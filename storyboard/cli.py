@@ -133,6 +133,152 @@ def compile_cmd(
     term.data(plan_text(plan))
 
 
+BackendOpt = Annotated[
+    str | None,
+    typer.Option("--backend", "-b", help="preview (offline animatic) or fal. [env: STORYBOARD_BACKEND]",
+                 show_default="preview"),
+]
+SelectOpt = Annotated[
+    list[str] | None,
+    typer.Option("--select", "-s", help="Shots to build: `orbit`, `orbit+`, `+orbit`, `character:mira` (repeatable)."),
+]
+ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Shots to leave out, same grammar as --select.")]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache-dir", help="Where clips are cached. [env: STORYBOARD_CACHE] [default: .storyboard/cache beside the storyboard]"),
+]
+PricesOpt = Annotated[
+    Path | None,
+    typer.Option("--prices", help="YAML/JSON of model → USD per second, overriding built-in prices. [env: STORYBOARD_PRICES]"),
+]
+
+
+@app.command()
+@handle_errors
+def build(
+    file: FileArg,
+    backend: BackendOpt = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, max=64, help="Shots generated at once. [default: 2]")] = None,
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Regenerate the selected shots even when cached.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Build folder. [default: build/ beside the storyboard]")] = None,
+    cache_dir: CacheOpt = None,
+    max_cost: Annotated[float | None, typer.Option("--max-cost", help="Refuse to start if the estimate (USD) is higher.")] = None,
+    prices: PricesOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print more detail.")] = False,
+    allow_outside_assets: OutsideOpt = False,
+) -> None:
+    """Build the film: generate every shot (cached ones are reused) and stitch them.
+
+    Example: [bold]storyboard build examples/greenhouse/storyboard.yaml[/]
+    """
+    from .backends import backend_name
+    from .build import BuildOptions, default_cache_dir, run_build
+    from .compile import CompileOptions, compile_file
+    from .cost import estimate
+    from .errors import CostLimitError
+    from .models import load_prices
+    from .progress import Display
+    from .selectors import select as select_shots
+
+    term = Terminal(quiet=quiet, verbose=verbose)
+    name = backend_name(backend)
+    plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    only = None
+    if select or exclude:
+        only = frozenset(select_shots(plan, select or [], exclude or []))
+        if not only:
+            term.warning("the selection matches no shot; nothing to build")
+            raise typer.Exit(0)
+    options = BuildOptions(backend=name, jobs=jobs or 2, force=force, only=only, out_dir=out, cache_dir=cache_dir)
+    if max_cost is not None:
+        from .cache import Cache
+
+        cache = Cache((cache_dir or default_cache_dir(plan)).absolute(), name)
+        est = estimate(plan, cache, load_prices(prices), set(only) if only else None)
+        if name == "preview":
+            term.detail("preview builds cost nothing; --max-cost only guards paid backends")
+        elif est.total > max_cost:
+            raise CostLimitError(f"the estimate is ${est.total:.2f}, over --max-cost ${max_cost:.2f}; "
+                                 "run `storyboard cost` for the breakdown")
+    ids = [s.id for s in plan.shots if only is None or s.id in only]
+    with Display(term, plan, ids) as display:
+        outcome = run_build(plan, options, display)
+    for warning in outcome.warnings:
+        term.warning(warning)
+    failed = [r for r in outcome.results if r.status == "failed"]
+    for r in failed:
+        term.error(f"shot {r.id!r} failed: {r.error}")
+    skipped = [r for r in outcome.results if r.status == "skipped"]
+    if skipped:
+        term.warning(f"skipped because an earlier shot failed: {', '.join(r.id for r in skipped)}")
+    summary = (f"{outcome.count('generated')} generated, {outcome.count('cached')} cached, "
+               f"{len(failed)} failed, {len(skipped)} skipped in {outcome.seconds:.1f} s")
+    if outcome.film is not None:
+        summary += f" — film: {_rel(outcome.film)}"
+    elif outcome.film_note:
+        summary += f" — {outcome.film_note}"
+    if failed or skipped:
+        term.error(summary)
+        raise typer.Exit(1)
+    term.success(summary)
+
+
+@app.command()
+@handle_errors
+def cost(
+    file: FileArg,
+    backend: BackendOpt = None,
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
+    cache_dir: CacheOpt = None,
+    prices: PricesOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Estimate what a build would cost: price × seconds of the shots not already cached.
+
+    Example: [bold]storyboard cost examples/greenhouse/storyboard.yaml[/]
+    """
+    from .backends import backend_name
+    from .build import default_cache_dir
+    from .cache import Cache
+    from .compile import compile_file
+    from .cost import estimate
+    from .models import load_prices
+    from .selectors import select as select_shots
+
+    name = backend_name(backend or "fal")
+    plan = compile_file(file)
+    only = set(select_shots(plan, select or [], exclude or [])) if (select or exclude) else None
+    est = estimate(plan, Cache((cache_dir or default_cache_dir(plan)).absolute(), name), load_prices(prices), only)
+    term = Terminal()
+    if json_out:
+        term.json(est.to_json())
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{plan.title}: cost on {name}", title_justify="left")
+    for col in ("shot", "model", "seconds", "$/s", "cached", "USD"):
+        table.add_column(col, justify="right" if col in ("seconds", "$/s", "USD") else "left")
+    for s in est.shots:
+        table.add_row(s.id, s.model.rsplit("/", 2)[-2] + "/" + s.model.rsplit("/", 1)[-1], str(s.seconds),
+                      "?" if s.price_per_second is None else f"{s.price_per_second:.3f}",
+                      "yes" if s.cached else "", f"{s.usd:.2f}")
+    term.print(table)
+    term.data(f"total: ${est.total:.2f} for {sum(s.seconds for s in est.shots if not s.cached)} s not yet generated")
+    if est.unpriced:
+        term.warning(f"no price known for: {', '.join(est.unpriced)}; add one with --prices")
+
+
+def _rel(path: Path) -> str:
+    import os
+
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("../..") else str(path)
+
+
 def main() -> None:
     """Entry point of the ``storyboard`` console script."""
     app()

@@ -215,6 +215,8 @@ class TagMapper:
             problems.append(("the prompt is empty", "describe the shot"))
         if start is not None and not state["start_mentioned"]:
             body = "Take @Image1 as the start frame. " + body
+            label = start_label or start.display
+            mentions.setdefault(label, Mention(label, "last_frame" if start.kind == "last_frame" else "image", ("@Image1",)))
         if style is not None and not state["style_mentioned"]:
             tags = tuple(image_tag(r, f"style {style_name}") for r in style.refs)
             mentions.setdefault(style_name or style.name, Mention(style_name or style.name, "style", tags))

@@ -1,0 +1,34 @@
+"""Generation backends, registered by name; each module is imported only when chosen.
+
+``preview`` renders an offline animatic (the default, no key); ``fal`` calls fal.ai through
+the real ``fal-client``. Both implement :class:`storyboard.backends.base.Backend`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from ..errors import UsageError
+from .base import Backend
+
+BACKENDS: dict[str, tuple[str, str]] = {
+    "preview": ("storyboard.backends.preview", "PreviewBackend"),
+    "fal": ("storyboard.backends.fal", "FalBackend"),
+}
+DEFAULT_BACKEND = "preview"
+
+
+def backend_name(explicit: str | None) -> str:
+    """The backend to use: the flag, else ``$STORYBOARD_BACKEND``, else ``preview``."""
+    name = explicit or os.environ.get("STORYBOARD_BACKEND") or DEFAULT_BACKEND
+    if name not in BACKENDS:
+        source = "--backend" if explicit else "STORYBOARD_BACKEND"
+        raise UsageError(f"unknown backend {name!r} (from {source}); choose one of: {', '.join(BACKENDS)}")
+    return name
+
+
+def make_backend(name: str, **options: object) -> Backend:
+    """An instance of the named backend."""
+    module, cls = BACKENDS[name]
+    return getattr(importlib.import_module(module), cls)(**options)

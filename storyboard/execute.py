@@ -1,0 +1,248 @@
+"""Walk the plan: cache hit or backend call per shot, in dependency order, with bounded concurrency.
+
+A shot starts as soon as the shots it continues from are done (not when a whole "level"
+ends); among ready shots the one with the longest chain of work behind it goes first. A
+failed shot skips only what depends on it. Ctrl-C sets the cancel flag, waits briefly for
+running shots and keeps everything finished (the cache is written atomically).
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .backends.base import Backend, Progress, ShotJob
+from .cache import Cache, place_file
+from .errors import BackendError, MediaError, StoryboardError, redact
+from .media import extract_last_frame, probe
+from .plan import AssetRef, Plan, ShotPlan
+
+DURATION_TOLERANCE = 0.5  # seconds a generated clip may differ from the requested duration
+
+
+@dataclass(slots=True)
+class ShotResult:
+    """What happened to one shot in this build."""
+
+    id: str
+    key: str
+    status: str  # "generated" | "cached" | "failed" | "skipped"
+    seconds: float = 0.0
+    error: str | None = None
+    clip: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A state change or progress line about a shot, for the display."""
+
+    shot_id: str
+    state: str  # waiting | running | cached | generated | failed | skipped | progress
+    message: str = ""
+    queue_position: int | None = None
+
+
+EventSink = Callable[[Event], None]
+
+
+@dataclass
+class ExecuteOptions:
+    """How to run the plan."""
+
+    jobs: int = 2
+    force: frozenset[str] = frozenset()  # shot ids to regenerate even when cached
+    only: frozenset[str] | None = None  # shot ids to build (None: all)
+
+
+@dataclass
+class _State:
+    results: dict[str, ShotResult] = field(default_factory=dict)
+    done: set[str] = field(default_factory=set)  # finished well (generated or cached)
+
+
+class Executor:
+    """Runs a plan's shots through a backend and the cache; produces one ShotResult per shot."""
+
+    def __init__(self, plan: Plan, backend: Backend, cache: Cache, shots_dir: Path, options: ExecuteOptions,
+                 on_event: EventSink = lambda e: None):
+        self.plan, self.backend, self.cache, self.shots_dir = plan, backend, cache, shots_dir
+        self.options = options
+        self.on_event = on_event
+        self.cancel = threading.Event()
+        self.by_id = plan.by_id()
+        self.dependents: dict[str, list[str]] = {s.id: [] for s in plan.shots}
+        for s in plan.shots:
+            for up in s.depends_on:
+                self.dependents[up].append(s.id)
+        self.priority = self._priorities()
+        self._frame_lock = threading.Lock()
+        self._frame_locks: dict[str, threading.Lock] = {}
+
+    def _priorities(self) -> dict[str, float]:
+        """Seconds of generation on the longest chain starting at each shot (critical path first)."""
+        memo: dict[str, float] = {}
+        for s in reversed(self._topo()):
+            memo[s.id] = s.duration + max((memo[d] for d in self.dependents[s.id]), default=0.0)
+        return memo
+
+    def _topo(self) -> list[ShotPlan]:
+        order: list[ShotPlan] = []
+        seen: set[str] = set()
+        for s in self.plan.shots:
+            stack = [(s, False)]
+            while stack:
+                node, expanded = stack.pop()
+                if node.id in seen:
+                    continue
+                if expanded:
+                    seen.add(node.id)
+                    order.append(node)
+                    continue
+                stack.append((node, True))
+                stack.extend((self.by_id[u], False) for u in node.depends_on if u not in seen)
+        return order
+
+    def selected(self) -> list[ShotPlan]:
+        """The shots this run builds: the selection plus uncached shots whose frames it needs."""
+        if self.options.only is None:
+            return list(self.plan.shots)
+        wanted = set(self.options.only)
+        stack = list(wanted)
+        while stack:
+            sid = stack.pop()
+            for up in self.by_id[sid].depends_on:
+                if up not in wanted and not self.cache.has_frame(self.by_id[up].key) \
+                        and self.cache.lookup(self.by_id[up].key, verify=False) is None:
+                    wanted.add(up)
+                    stack.append(up)
+        return [s for s in self.plan.shots if s.id in wanted]
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self) -> dict[str, ShotResult]:
+        """Build the selected shots; returns results by shot id (KeyboardInterrupt propagates)."""
+        shots = self.selected()
+        todo = {s.id for s in shots}
+        st = _State()
+        waiting_on = {s.id: {u for u in s.depends_on if u in todo} for s in shots}
+        ready: list[tuple[float, int, str]] = []
+        for s in shots:
+            if not waiting_on[s.id]:
+                heapq.heappush(ready, (-self.priority[s.id], s.index, s.id))
+            else:
+                self.on_event(Event(s.id, "waiting", "after " + ", ".join(sorted(waiting_on[s.id]))))
+        running: dict[Future[ShotResult], str] = {}
+        pool = ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="shot")
+        try:
+            while ready or running:
+                while ready and len(running) < self.options.jobs and not self.cancel.is_set():
+                    _, _, sid = heapq.heappop(ready)
+                    running[pool.submit(self._run_shot, self.by_id[sid])] = sid
+                if not running:
+                    break
+                finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    sid = running.pop(fut)
+                    result = fut.result()
+                    st.results[sid] = result
+                    if result.status in ("generated", "cached"):
+                        st.done.add(sid)
+                        for dep in self.dependents[sid]:
+                            if dep in waiting_on:
+                                waiting_on[dep].discard(sid)
+                                if not waiting_on[dep]:
+                                    heapq.heappush(ready, (-self.priority[dep], self.by_id[dep].index, dep))
+                    else:
+                        self._skip_dependents(sid, waiting_on, st)
+        except BaseException:
+            self.cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return st.results
+
+    def _skip_dependents(self, failed: str, waiting_on: dict[str, set[str]], st: _State) -> None:
+        stack = [d for d in self.dependents[failed] if d in waiting_on]
+        while stack:
+            sid = stack.pop()
+            if sid in st.results:
+                continue
+            reason = f"skipped: {failed!r} failed" if failed in self.by_id[sid].depends_on else "skipped: an earlier shot failed"
+            st.results[sid] = ShotResult(sid, self.by_id[sid].key, "skipped", error=reason)
+            self.on_event(Event(sid, "skipped", reason))
+            stack.extend(d for d in self.dependents[sid] if d in waiting_on)
+
+    # -- one shot ------------------------------------------------------------------------
+    def _run_shot(self, shot: ShotPlan) -> ShotResult:
+        t0 = time.monotonic()
+        try:
+            if shot.id not in self.options.force:
+                record = self.cache.lookup(shot.key)
+                if record is not None:
+                    clip = self.cache.clip_path(shot.key)
+                    self._publish(shot, clip)
+                    self.on_event(Event(shot.id, "cached"))
+                    return ShotResult(shot.id, shot.key, "cached", time.monotonic() - t0, clip=clip)
+            self.on_event(Event(shot.id, "running"))
+            clip = self._generate(shot)
+            self._publish(shot, clip)
+            self.on_event(Event(shot.id, "generated", f"{time.monotonic() - t0:.1f} s"))
+            return ShotResult(shot.id, shot.key, "generated", time.monotonic() - t0, clip=clip)
+        except (StoryboardError, OSError) as exc:
+            message = redact(str(exc) or exc.__class__.__name__)
+            self.on_event(Event(shot.id, "failed", message))
+            return ShotResult(shot.id, shot.key, "failed", time.monotonic() - t0, error=message)
+        except Exception as exc:  # a bug in a backend must not take the other shots down
+            message = redact(f"internal error: {exc.__class__.__name__}: {exc}")
+            self.on_event(Event(shot.id, "failed", message))
+            return ShotResult(shot.id, shot.key, "failed", time.monotonic() - t0, error=message)
+
+    def _generate(self, shot: ShotPlan) -> Path:
+        local: dict[AssetRef, Path] = {}
+        for ref in shot.assets():
+            if ref.kind == "file":
+                local[ref] = ref.path
+            elif ref.kind == "last_frame":
+                local[ref] = self.frame(self.by_id[ref.value])
+        tmp = self.cache.temp_path(shot.key)
+        job = ShotJob(
+            shot=shot, dest=tmp, local_files=local, state_dir=self.cache.state_dir,
+            progress=self.progress_sink(), cancel=self.cancel,
+        )
+        try:
+            self.backend.generate(job)
+            if self.cancel.is_set():
+                raise BackendError("cancelled")
+            info = probe(tmp)
+            if abs(info.duration - shot.duration) > max(DURATION_TOLERANCE, 0.1 * shot.duration):
+                raise MediaError(f"the clip lasts {info.duration:.2f} s, not the {shot.duration} s requested")
+            self.cache.store(shot.key, tmp, shot_id=shot.id, duration=info.duration)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return self.cache.clip_path(shot.key)
+
+    def frame(self, shot: ShotPlan) -> Path:
+        """The last frame of a built shot's clip, extracted once into the cache."""
+        with self._frame_lock:
+            lock = self._frame_locks.setdefault(shot.key, threading.Lock())
+        with lock:
+            path = self.cache.frame_path(shot.key)
+            if not self.cache.has_frame(shot.key):
+                clip = self.cache.clip_path(shot.key)
+                if not clip.exists():
+                    raise MediaError(f"the clip of {shot.id!r} is not built, so its last frame is missing")
+                extract_last_frame(clip, path)
+            return path
+
+    def _publish(self, shot: ShotPlan, clip: Path) -> None:
+        place_file(clip, self.shots_dir / f"{shot.id}.mp4")
+        if self.dependents[shot.id]:
+            self.frame(shot)  # extract now, while the clip is hot, for the shots that continue from it
+
+    def progress_sink(self) -> Callable[[Progress], None]:
+        """A ProgressSink that forwards backend progress as events."""
+        return lambda p: self.on_event(Event(p.shot_id, "progress", p.message, p.queue_position))
