@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .backends import make_backend
+from .backends import cache_namespace, make_backend
 from .backends.base import Backend
 from .cache import Cache, atomic_write_json
 from .errors import UsageError, redact
@@ -39,6 +39,11 @@ def default_cache_dir(plan: Plan) -> Path:
     """``$STORYBOARD_CACHE``, else ``.storyboard/cache`` beside the storyboard."""
     env = os.environ.get("STORYBOARD_CACHE")
     return Path(env) if env else plan.root / ".storyboard" / "cache"
+
+
+def open_cache(plan: Plan, cache_dir: Path | None, backend: str) -> Cache:
+    """The backend's part of the cache for this storyboard (``--cache-dir`` or the default)."""
+    return Cache((cache_dir or default_cache_dir(plan)).absolute(), cache_namespace(backend))
 
 
 @dataclass
@@ -79,7 +84,7 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
     """Build the plan: lock the cache, run the shots, stitch, write manifest and run results."""
     t0 = time.monotonic()
     build_dir = (options.out_dir or default_build_dir(plan)).absolute()
-    cache = Cache((options.cache_dir or default_cache_dir(plan)).absolute(), options.backend)
+    cache = open_cache(plan, options.cache_dir, options.backend)
     if options.only is not None:
         unknown = sorted(options.only - set(plan.by_id()))
         if unknown:

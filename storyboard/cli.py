@@ -175,7 +175,7 @@ def build(
     Example: [bold]storyboard build examples/greenhouse/storyboard.yaml[/]
     """
     from .backends import backend_name
-    from .build import BuildOptions, default_cache_dir, run_build
+    from .build import BuildOptions, open_cache, run_build
     from .compile import CompileOptions, compile_file
     from .cost import estimate
     from .errors import CostLimitError
@@ -194,10 +194,7 @@ def build(
             raise typer.Exit(0)
     options = BuildOptions(backend=name, jobs=jobs or 2, force=force, only=only, out_dir=out, cache_dir=cache_dir)
     if max_cost is not None:
-        from .cache import Cache
-
-        cache = Cache((cache_dir or default_cache_dir(plan)).absolute(), name)
-        est = estimate(plan, cache, load_prices(prices), set(only) if only else None)
+        est = estimate(plan, open_cache(plan, cache_dir, name), load_prices(prices), set(only) if only else None)
         if name == "preview":
             term.detail("preview builds cost nothing; --max-cost only guards paid backends")
         elif est.total > max_cost:
@@ -242,8 +239,7 @@ def cost(
     Example: [bold]storyboard cost examples/greenhouse/storyboard.yaml[/]
     """
     from .backends import backend_name
-    from .build import default_cache_dir
-    from .cache import Cache
+    from .build import open_cache
     from .compile import compile_file
     from .cost import estimate
     from .models import load_prices
@@ -252,7 +248,7 @@ def cost(
     name = backend_name(backend or "fal")
     plan = compile_file(file)
     only = set(select_shots(plan, select or [], exclude or [])) if (select or exclude) else None
-    est = estimate(plan, Cache((cache_dir or default_cache_dir(plan)).absolute(), name), load_prices(prices), only)
+    est = estimate(plan, open_cache(plan, cache_dir, name), load_prices(prices), only)
     term = Terminal()
     if json_out:
         term.json(est.to_json())

@@ -1,7 +1,8 @@
 """Generation backends, registered by name; each module is imported only when chosen.
 
 ``preview`` renders an offline animatic (the default, no key); ``fal`` calls fal.ai through
-the real ``fal-client``. Both implement :class:`storyboard.backends.base.Backend`.
+the real ``fal-client``. Both implement :class:`storyboard.backends.base.Backend`. A backend of
+your own is named ``package.module:ClassName`` (its ``name`` attribute namespaces the cache).
 """
 
 from __future__ import annotations
@@ -22,13 +23,22 @@ DEFAULT_BACKEND = "preview"
 def backend_name(explicit: str | None) -> str:
     """The backend to use: the flag, else ``$STORYBOARD_BACKEND``, else ``preview``."""
     name = explicit or os.environ.get("STORYBOARD_BACKEND") or DEFAULT_BACKEND
-    if name not in BACKENDS:
+    if name not in BACKENDS and ":" not in name:
         source = "--backend" if explicit else "STORYBOARD_BACKEND"
         raise UsageError(f"unknown backend {name!r} (from {source}); choose one of: {', '.join(BACKENDS)}")
     return name
 
 
 def make_backend(name: str, **options: object) -> Backend:
-    """An instance of the named backend."""
-    module, cls = BACKENDS[name]
-    return getattr(importlib.import_module(module), cls)(**options)
+    """An instance of the named backend (a registered name or ``module:Class``)."""
+    module, cls = BACKENDS[name] if name in BACKENDS else name.split(":", 1)
+    try:
+        factory = getattr(importlib.import_module(module), cls)
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(f"cannot load backend {name!r}: {exc}") from None
+    return factory(**options)
+
+
+def cache_namespace(name: str) -> str:
+    """The cache folder a backend's clips live in: its name, made safe for a path."""
+    return name if name in BACKENDS else "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

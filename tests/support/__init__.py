@@ -1,0 +1,1 @@
+"""Test doubles that plug into storyboard the way users' own code would (no patching)."""

@@ -1,0 +1,38 @@
+"""Run the real CLI in a subprocess as a user would, and read what it wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+TESTS = REPO / "tests"
+
+
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a CLI subprocess: tests/ importable, no colour, no inherited backend."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STORYBOARD_", "FAL_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["NO_COLOR"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """``storyboard ARGS`` as a user would run it; returns the finished process."""
+    return subprocess.run([sys.executable, "-m", "storyboard", *args], cwd=cwd, env=cli_env(env),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def results(build_dir: Path) -> dict[str, dict[str, Any]]:
+    """run_results.json's shots by id."""
+    data = json.loads((build_dir / "run_results.json").read_text())
+    return {s["id"]: s for s in data["shots"]}
