@@ -89,10 +89,13 @@ class FalBackend:
         self._http = httpx.Client(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=True)
 
     def close(self) -> None:
-        """Close HTTP connections."""
+        """Close HTTP connections (fal-client never closes its own: close what it opened)."""
         if self._http is not None:
             self._http.close()
             self._http = None
+        inner = vars(self.client).get("_client") if self.client is not None else None
+        if inner is not None:
+            inner.close()
 
     # -- one shot ------------------------------------------------------------------------
     def generate(self, job: ShotJob) -> None:
