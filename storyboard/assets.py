@@ -41,13 +41,14 @@ class ImageInfo:
 
 @dataclass
 class AssetStore:
-    """Turns asset strings into :class:`AssetRef` objects, checking and hashing each file once."""
+    """Turns asset strings into :class:`AssetRef` objects, checking and hashing each file once per declaring folder."""
 
     root: Path  # the storyboard's folder: displays are relative to it
     allow_outside: bool = False
     check_images: bool = True
-    _refs: dict[Path, AssetRef] = field(default_factory=dict)
-    _errors: dict[Path, AssetProblem] = field(default_factory=dict)
+    # keyed by (file, folder of the declaring file): whether a path may be used depends on who declares it
+    _refs: dict[tuple[Path, Path], AssetRef] = field(default_factory=dict)
+    _errors: dict[tuple[Path, Path], AssetProblem] = field(default_factory=dict)
     infos: dict[str, ImageInfo] = field(default_factory=dict)  # by sha256
 
     def ref(self, raw: str, declared_in: Path) -> AssetRef:
@@ -67,17 +68,18 @@ class AssetStore:
                 "write it relative to this file (or pass --allow-outside-assets)",
             )
         path = Path(os.path.normpath(base / raw))
-        cached = self._refs.get(path)
+        key = (path, base)
+        cached = self._refs.get(key)
         if cached is not None:
             return cached
-        if path in self._errors:
-            raise self._errors[path]
+        if key in self._errors:
+            raise self._errors[key]
         try:
             ref = self._make(path, raw, base)
         except AssetProblem as exc:
-            self._errors[path] = exc
+            self._errors[key] = exc
             raise
-        self._refs[path] = ref
+        self._refs[key] = ref
         return ref
 
     def _make(self, path: Path, raw: str, base: Path) -> AssetRef:

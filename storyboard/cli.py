@@ -96,12 +96,15 @@ def validate(
         term.json({"valid": True, "problems": [], "shots": len(plan.shots), "files": ctx.resolved.files})
         return
     counts = {k: sum(1 for a in ctx.resolved.scope.assets.values() if a.kind == k) for k in ("character", "object", "style", "image")}
+    parts = [_plural(len(plan.shots), "shot")] + [_plural(n, k) for k, n in counts.items()]
     libs = len(ctx.resolved.files) - 1
-    term.success(
-        f"{ctx.doc.display}: valid — {len(plan.shots)} shots, {counts['character']} characters, "
-        f"{counts['object']} objects, {counts['style']} styles, {counts['image']} images"
-        + (f", {libs} {'library' if libs == 1 else 'libraries'}" if libs else "")
-    )
+    if libs:
+        parts.append(_plural(libs, "library", "libraries"))
+    term.success(f"{ctx.doc.display}: valid — " + ", ".join(parts))
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
 def _problem_json(p: Any) -> dict[str, Any]:

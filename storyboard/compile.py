@@ -67,7 +67,9 @@ def compile_with_context(path: Path | str, options: CompileOptions | None = None
     try:
         resolved = Resolver(store).resolve(doc, model)
     except InputError as exc:
-        raise InputError(problems + exc.problems) from None
+        merged = problems + exc.problems  # the storyboard's own problems first, then each library's, by position
+        merged.sort(key=lambda p: (0, p.line or 0, p.column or 0) if p.file == doc.display else (1, 0, 0))
+        raise InputError(merged) from None
     plan = _ShotCompiler(doc, model, resolved, root, problems).run()
     return plan, CompileContext(doc, model, resolved, store)
 
@@ -78,6 +80,11 @@ def _display(path: Path) -> str:
         return rel if not rel.startswith("../../") else str(path)
     except ValueError:  # pragma: no cover
         return str(path)
+
+
+def _a(noun: str) -> str:
+    """``an image``, ``a style``."""
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
 
 
 def _transition(value: TransitionField | None) -> Transition | None:
@@ -213,7 +220,7 @@ class _ShotCompiler:
                                                   did_you_mean(name, [n for n, a in self.resolved.visible.items() if a.kind == kind])))
             return None
         if asset.kind != kind:
-            self.problems.append(self.doc.problem(where, f"{name!r} is a {asset.kind}, not a {kind}"))
+            self.problems.append(self.doc.problem(where, f"{name!r} is {_a(asset.kind)}, not {_a(kind)}"))
             return None
         return asset
 

@@ -30,9 +30,11 @@ _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
 _PLAIN_TAGS = {
-    "tag:yaml.org,2002:int",
-    "tag:yaml.org,2002:float",
+    _INT,
+    _FLOAT,
     "tag:yaml.org,2002:bool",
     "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:timestamp",
@@ -116,68 +118,90 @@ class _Builder:
         self.problems: list[Problem] = []
         self.nodes = 0
 
-    def _problem(self, node: yaml.Node, message: str, hint: str | None = None) -> None:
+    def _problem(self, node: yaml.Node, message: str, hint: str | None = None, path: PathT = ()) -> None:
         m = node.start_mark
-        self.problems.append(Problem(message, file=self.display, line=m.line + 1, column=m.column + 1, hint=hint))
+        self.problems.append(
+            Problem(message, file=self.display, line=m.line + 1, column=m.column + 1, path=format_path(path), hint=hint)
+        )
 
-    def build(self, node: yaml.Node, depth: int = 0) -> Any:
+    def build(self, node: yaml.Node, depth: int = 0, path: PathT = ()) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _TooBig(node, f"the document expands to more than {MAX_NODES:,} values (an alias bomb?)")
+            raise _TooBig(node, f"the document expands to more than {MAX_NODES:,} values (an alias bomb?)", path)
         if depth > MAX_DEPTH:
-            raise _TooBig(node, f"nesting deeper than {MAX_DEPTH} levels")
+            raise _TooBig(node, f"nesting deeper than {MAX_DEPTH} levels", path)
         tag = node.tag
         if isinstance(node, yaml.ScalarNode):
-            if tag == _STR:
-                return node.value
-            if tag in _PLAIN_TAGS:
-                return _scalar_constructor.construct_object(node)
-            self._problem(node, f"unsupported YAML tag {tag!r}", "storyboards use plain YAML values only")
-            return None
+            return self._scalar(node, path)
         if isinstance(node, yaml.SequenceNode):
             if tag != _SEQ:
-                self._problem(node, f"unsupported YAML tag {tag!r}", "storyboards use plain YAML values only")
-            return [self.build(item, depth + 1) for item in node.value]
+                self._problem(node, f"unsupported YAML tag {tag!r}", "storyboards use plain YAML values only", path)
+            return [self.build(item, depth + 1, (*path, i)) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
             if tag != _MAP:
-                self._problem(node, f"unsupported YAML tag {tag!r}", "storyboards use plain YAML values only")
+                self._problem(node, f"unsupported YAML tag {tag!r}", "storyboards use plain YAML values only", path)
             out: dict[str, Any] = {}
             seen: dict[str, yaml.Node] = {}
             merged: dict[str, Any] = {}
             for k, v in node.value:
                 if k.tag == _MERGE:
                     for src in v.value if isinstance(v, yaml.SequenceNode) else [v]:
-                        value = self.build(src, depth + 1)
+                        value = self.build(src, depth + 1, path)
                         if isinstance(value, dict):
                             for mk, mv in value.items():
                                 merged.setdefault(mk, mv)
                         else:
-                            self._problem(src, "a merge key (<<) needs a mapping or a list of mappings")
+                            self._problem(src, "a merge key (<<) needs a mapping or a list of mappings", path=path)
                     continue
                 if not isinstance(k, yaml.ScalarNode):
-                    self._problem(k, "a mapping key must be a plain name, not a list or mapping")
+                    self._problem(k, "a mapping key must be a plain name, not a list or mapping", path=path)
                     continue
-                key = k.value if k.tag == _STR else str(_scalar_constructor.construct_object(k))
+                if k.tag != _STR and k.tag not in _PLAIN_TAGS:
+                    self._problem(k, f"unsupported YAML tag {k.tag!r}", "storyboards use plain YAML values only", path)
+                    continue
+                key = k.value if k.tag == _STR else str(self._scalar(k, path))
                 if key in seen:
                     first = seen[key].start_mark
                     self._problem(
                         k,
                         f"duplicate key {key!r} (first written on line {first.line + 1})",
                         "YAML keeps only one of them: remove or rename one",
+                        (*path, key),
                     )
                     continue
                 seen[key] = k
-                out[key] = self.build(v, depth + 1)
+                out[key] = self.build(v, depth + 1, (*path, key))
             for mk, mv in merged.items():
                 out.setdefault(mk, mv)
             return out
-        self._problem(node, "unsupported YAML node")  # pragma: no cover
+        self._problem(node, "unsupported YAML node", path=path)  # pragma: no cover
         return None
+
+    def _scalar(self, node: yaml.ScalarNode, path: PathT = ()) -> Any:
+        """A scalar's value; a problem (and None) for an object tag or a value YAML cannot construct.
+
+        A plain ``16:9`` is YAML 1.1's base-60 integer 969; it is kept as the text written, as
+        YAML 1.2 (and the editors that check ``schemas/``) read it.
+        """
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag not in _PLAIN_TAGS:
+            self._problem(node, f"unsupported YAML tag {tag!r}", "storyboards use plain YAML values only", path)
+            return None
+        if tag in (_INT, _FLOAT) and ":" in node.value:
+            return node.value
+        try:
+            return _scalar_constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
+            kind = tag.rsplit(":", 1)[-1]
+            self._problem(node, f"{node.value!r} is not a valid {kind}", "remove the tag, or quote the value to write text", path)
+            return None
 
 
 class _TooBig(Exception):
-    def __init__(self, node: yaml.Node, message: str):
-        self.node, self.message = node, message
+    def __init__(self, node: yaml.Node, message: str, path: PathT = ()):
+        self.node, self.message, self.path = node, message, path
 
 
 def read_text(path: Path, display: str) -> str:
@@ -207,6 +231,12 @@ def read_text(path: Path, display: str) -> str:
     return text
 
 
+def _tab_before(text: str, line: int, column: int) -> bool:
+    """True when the 0-based ``line`` has a tab at or before ``column`` (a tab the parser tripped on)."""
+    lines = text.splitlines()
+    return 0 <= line < len(lines) and "\t" in lines[line][: column + 1]
+
+
 _DEEP_FLOW = re.compile(r"[\[{]{65}")
 
 
@@ -222,7 +252,7 @@ def load_document(path: Path, display: str | None = None) -> Document:
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or "invalid YAML"
         hint = None
-        if "\t" in what or "tab" in what:
+        if "\t" in what or "tab" in what or (mark is not None and _tab_before(text, mark.line, mark.column)):
             hint = "YAML indents with spaces, not tabs"
         elif exc.context:
             hint = exc.context
@@ -244,7 +274,9 @@ def load_document(path: Path, display: str | None = None) -> Document:
         data = builder.build(root) if root is not None else None
     except _TooBig as exc:
         m = exc.node.start_mark
-        raise InputError(Problem(exc.message, file=display, line=m.line + 1, column=m.column + 1)) from None
+        raise InputError(
+            Problem(exc.message, file=display, line=m.line + 1, column=m.column + 1, path=format_path(exc.path))
+        ) from None
     if builder.problems:
         raise InputError(builder.problems)
     if not isinstance(data, dict):

@@ -19,8 +19,10 @@ from .plan import AssetRef, ElementRef, Mention
 from .resolve import Asset, is_model_tag
 
 _MARKERS = ("{{", "{%", "{#")
-_SIMPLE_VAR = re.compile(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*-?\}\}")
-MENTION = re.compile(r"@@|(?<![A-Za-z0-9_])@([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?")
+# no whitespace control (``{{- x -}}``): jinja trims the text around those, the fast path does not
+_SIMPLE_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+# an @ right after a letter or digit of any script (josé@example.com, 東京@mail.jp) is plain text
+MENTION = re.compile(r"@@|(?<!\w)@([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?")
 
 
 class PromptError(Exception):
@@ -187,7 +189,8 @@ class TagMapper:
                 return m.group(0)
             asset = self.visible.get(name)
             if asset is None:
-                problems.append((f"unknown reference @{name}", self._hint(name)))
+                written = name + tail  # @more.gull where `more` is not a namespace: report it as written
+                problems.append((f"unknown reference @{written}", self._hint(written)))
                 return m.group(0)
             if asset.is_element:
                 key = id(asset)

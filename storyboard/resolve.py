@@ -203,7 +203,7 @@ class Resolver:
         parent = self._asset(owner, other_name, other_table)
         if parent is not None and parent.kind not in want:
             self.problems.append(scope.doc.problem(
-                where, f"{name!r} ({table[:-1]}) cannot extend {target!r}, which is a {parent.kind}"))
+                where, f"{name!r} ({table[:-1]}) cannot extend {target!r}, which is {'an' if parent.kind == 'image' else 'a'} {parent.kind}"))
             return None
         return parent
 

@@ -62,7 +62,6 @@ class Defaults(_Model):
     duration: Duration | None = None
     aspect_ratio: AspectRatio | None = None
     style: QualName | None = None
-    transition: TransitionField | None = None
 
 
 class Shot(_Model):

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import InputError, Problem
 from .load import Document, PathT
-from .spec import Library, Storyboard
+from .spec import IDENT_PATTERN, Library, Storyboard
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,15 +29,28 @@ def did_you_mean(word: str, choices: list[str] | set[str] | tuple[str, ...]) -> 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model class that owns the last segment of ``loc`` (for listing its fields)."""
     current: Any = model
+    in_dict = False
     for part in loc[:-1]:
+        if in_dict:  # a name in a dict of models (characters: {mira: …}), not a field
+            in_dict = False
+            continue
         if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        if part == current.__name__:  # the branch of a union pydantic tried (`cut` | TransitionSpec)
             continue
         field = current.model_fields.get(part)
         if field is None:
-            # inside a dict of models: the next segment is a key
             return None
+        in_dict = _is_dict(field.annotation)
         current = _inner_model(field.annotation)
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _is_dict(annotation: Any) -> bool:
+    """True for ``dict[...]`` and ``dict[...] | None``."""
+    import typing
+
+    return typing.get_origin(annotation) is dict or any(typing.get_origin(a) is dict for a in typing.get_args(annotation))
 
 
 def _inner_model(annotation: Any) -> Any:
@@ -69,9 +82,9 @@ def _describe(err: dict[str, Any], model: type[BaseModel]) -> tuple[str, str | N
     if kind == "missing":
         return f"missing required field {field!r}", None, False
     if kind == "string_pattern_mismatch":
-        if field == "[key]" or "Ident" in str(err.get("ctx", {})):
-            return f"{inp!r} is not a valid name", _NAME_HINT, True
         pattern = err.get("ctx", {}).get("pattern", "")
+        if field == "[key]" or pattern == IDENT_PATTERN:
+            return f"{inp!r} is not a valid name", _NAME_HINT, field == "[key]"
         if "mp4" in pattern:
             return f"{inp!r} must be a file name ending in .mp4", "no folders: the film is written to the build folder", False
         return f"{inp!r} is not a valid name or reference", "write a name (mira) or a namespaced name (cast.mira)", False
@@ -109,6 +122,25 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[PathT, bool]:
     return tuple(out), is_key
 
 
+def _failed_items_only(err: dict[str, Any]) -> bool:
+    """Pydantic's "too short" for a list that is long enough but whose items all failed (reported each)."""
+    if err["type"] != "too_short":
+        return False
+    inp, wanted = err.get("input"), err.get("ctx", {}).get("min_length", 1)
+    return isinstance(inp, (list, tuple)) and len(inp) >= wanted
+
+
+def _other_branch(err: dict[str, Any]) -> bool:
+    """In a ``"cut" | TransitionSpec`` union, the error of the branch the user did not write.
+
+    A mapping was meant for the model, text for the literal: reporting both says two contradictory things.
+    """
+    loc, inp = err["loc"], err.get("input")
+    if isinstance(inp, dict) and any(isinstance(p, str) and p.startswith("literal[") for p in loc):
+        return True
+    return err["type"] == "model_type" and "TransitionSpec" in loc and not isinstance(inp, dict)
+
+
 def validate(doc: Document, model: type[M]) -> M:
     """Validate a loaded document as ``model``; raise InputError listing every problem."""
     try:
@@ -117,6 +149,8 @@ def validate(doc: Document, model: type[M]) -> M:
         problems: list[Problem] = []
         seen: set[tuple[PathT, str]] = set()
         for err in exc.errors(include_url=False):
+            if _failed_items_only(err) or _other_branch(err):
+                continue
             path, is_key = _clean_loc(err["loc"])
             message, hint, at_key = _describe(err, model)
             if (path, message) in seen:
