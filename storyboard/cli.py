@@ -283,5 +283,8 @@ def main() -> None:
     app()
 
 
+from . import cli_project  # noqa: E402,F401  (registers ls, status, graph, board, init, fakefal)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .backends.base import Backend, Progress, ShotJob
-from .cache import Cache, place_file
+from .cache import Cache, atomic_write_json, place_file
 from .errors import BackendError, MediaError, StoryboardError, redact
 from .media import extract_last_frame, probe
 from .plan import AssetRef, Plan, ShotPlan
@@ -240,6 +240,8 @@ class Executor:
 
     def _publish(self, shot: ShotPlan, clip: Path) -> None:
         place_file(clip, self.shots_dir / f"{shot.id}.mp4")
+        upstream = {u: self.by_id[u].key for u in shot.depends_on}
+        atomic_write_json(self.shots_dir / f"{shot.id}.json", {"key": shot.key, "inputs": shot.inputs(upstream)})
         if self.dependents[shot.id]:
             self.frame(shot)  # extract now, while the clip is hot, for the shots that continue from it
 

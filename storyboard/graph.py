@@ -61,3 +61,41 @@ def build_graph(plan: Plan) -> nx.DiGraph:
                 g.add_edge(aid, sid)
         g.add_edge(sid, "film")
     return g
+
+
+def _node_label(g: nx.DiGraph, node: str) -> str:
+    data = g.nodes[node]
+    if data["kind"] == "shot":
+        return f"{data['label']} ({data['duration']} s)"
+    return str(data["label"])
+
+
+def render_graph(plan: Plan, fmt: str) -> str:
+    """The build graph as ``mermaid``, ``dot`` or indented ``text``."""
+    g = build_graph(plan)
+    ids = {n: f"n{i}" for i, n in enumerate(sorted(g.nodes))}
+    if fmt == "mermaid":
+        shapes = {"asset": ("[/", "/]"), "shot": ("[", "]"), "frame": ("([", "])"), "film": ("[[", "]]")}
+        lines = ["flowchart LR"]
+        for n in sorted(g.nodes):
+            left, right = shapes[g.nodes[n]["kind"]]
+            lines.append(f'  {ids[n]}{left}"{_node_label(g, n)}"{right}')
+        lines += [f"  {ids[u]} --> {ids[v]}" for u, v in sorted(g.edges)]
+        return "\n".join(lines) + "\n"
+    if fmt == "dot":
+        shapes = {"asset": "note", "shot": "box", "frame": "ellipse", "film": "doubleoctagon"}
+        lines = ["digraph storyboard {", "  rankdir=LR;"]
+        for n in sorted(g.nodes):
+            label = _node_label(g, n).replace('"', '\\"')
+            lines.append(f'  {ids[n]} [label="{label}", shape={shapes[g.nodes[n]["kind"]]}];')
+        lines += [f"  {ids[u]} -> {ids[v]};" for u, v in sorted(g.edges)]
+        return "\n".join(lines + ["}"]) + "\n"
+    if fmt == "text":
+        lines = [f"film {plan.film.output} ← " + ", ".join(s.id for s in plan.shots)]
+        for s in plan.shots:
+            lines.append(f"shot {s.id} ({s.duration} s)")
+            for ref in s.assets():
+                prefix = "last frame of" if ref.kind == "last_frame" else ("url" if ref.kind == "url" else "upload")
+                lines.append(f"  ← {prefix} {ref.value if ref.kind == 'last_frame' else ref.display}")
+        return "\n".join(lines) + "\n"
+    raise ValueError(f"unknown graph format {fmt!r}")

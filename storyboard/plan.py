@@ -124,6 +124,23 @@ class ShotPlan:
             "aspect_ratio": self.aspect_ratio,
         }
 
+    def inputs(self, upstream_keys: dict[str, str]) -> dict[str, Any]:
+        """What the clip is made of, for explaining staleness: prompt, settings, asset hashes, upstream keys."""
+        assets: dict[str, str] = {}
+        for a in self.assets():
+            if a.kind == "file":
+                assets[a.display] = a.sha256 or ""
+            elif a.kind == "url":
+                assets[a.display] = a.value
+        return {
+            "prompt": self.prompt,
+            "model": self.model,
+            "duration": self.duration,
+            "aspect_ratio": self.aspect_ratio,
+            "assets": assets,
+            "upstream": {u: upstream_keys.get(u, "") for u in self.depends_on},
+        }
+
     def display_request(self) -> dict[str, Any]:
         """The request as ``storyboard compile --json`` shows it (paths relative to the storyboard)."""
         return self.request(lambda a: a.display)
