@@ -6,6 +6,7 @@ Node ids: ``asset:<display path or URL>``, ``shot:<id>``, ``frame:<id>``, ``film
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 
 import networkx as nx
@@ -31,15 +32,26 @@ def format_cycle(cycle: list[str]) -> str:
     return " → ".join([f"{s}.last_frame" for s in cycle[:-1]] + [cycle[-1]])
 
 
-def topological_shots(plan_edges: dict[str, tuple[str, ...]], order: list[str]) -> list[str]:
-    """Shot ids so that every shot comes after the shots it depends on (storyboard order on ties)."""
-    g = nx.DiGraph()
-    g.add_nodes_from(order)
-    for shot, ups in plan_edges.items():
-        for up in ups:
-            g.add_edge(up, shot)
+def topological_shots(deps: dict[str, tuple[str, ...]], order: list[str]) -> list[str] | None:
+    """Shot ids with every shot after those it depends on (storyboard order on ties); None on a cycle."""
     position = {s: i for i, s in enumerate(order)}
-    return list(nx.lexicographical_topological_sort(g, key=position.__getitem__))
+    waiting = dict.fromkeys(order, 0)
+    down: dict[str, list[str]] = {}
+    for shot, ups in deps.items():
+        for up in ups:
+            waiting[shot] += 1
+            down.setdefault(up, []).append(shot)
+    ready = [position[s] for s in order if not waiting[s]]
+    heapq.heapify(ready)
+    out: list[str] = []
+    while ready:
+        shot = order[heapq.heappop(ready)]
+        out.append(shot)
+        for nxt in down.get(shot, ()):
+            waiting[nxt] -= 1
+            if not waiting[nxt]:
+                heapq.heappush(ready, position[nxt])
+    return out if len(out) == len(order) else None
 
 
 def build_graph(plan: Plan) -> nx.DiGraph:

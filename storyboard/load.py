@@ -91,6 +91,17 @@ class Document:
                 break
         return mark.line + 1, mark.column + 1
 
+    def item_lines(self, path: PathT) -> list[tuple[int, int]]:
+        """1-based (line, column) of every item of the list at ``path`` (one walk for all of them)."""
+        node = self.root
+        for part in path:
+            if not isinstance(node, yaml.MappingNode):
+                return []
+            node = next((v for k, v in _merged_pairs(node) if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+        if not isinstance(node, yaml.SequenceNode):
+            return []
+        return [(item.start_mark.line + 1, item.start_mark.column + 1) for item in node.value]
+
     def problem(self, path: PathT, message: str, hint: str | None = None, *, key: bool = False) -> Problem:
         """A Problem located at ``path`` in this document."""
         line, col = self.locate(path, key=key)
@@ -216,7 +227,8 @@ def read_text(path: Path, display: str) -> str:
         raise InputError(Problem("not a file", file=display))
     if size > MAX_FILE_BYTES:
         raise InputError(
-            Problem(f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 1_000_000} MB limit", file=display)
+            Problem(f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 1_000_000} MB limit", file=display,
+                    line=1, hint="a storyboard is text: is this the right file?")
         )
     raw = path.read_bytes()
     try:
@@ -240,12 +252,28 @@ def _tab_before(text: str, line: int, column: int) -> bool:
 _DEEP_FLOW = re.compile(r"[\[{]{65}")
 
 
+def _escape_hint(character: object) -> str:
+    """How to write a control character YAML refuses raw."""
+    if isinstance(character, int):
+        return f'remove it, or write it as an escape inside double quotes ("\\u{character:04x}")'
+    return "remove it"
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    """1-based (line, column) of the character at ``index`` of ``text``."""
+    index = max(0, min(index, len(text)))
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - line_start + 1
+
+
 def load_document(path: Path, display: str | None = None) -> Document:
     """Load one YAML file safely; raise InputError naming file, line and column on any problem."""
     display = display or str(path)
     text = read_text(path, display)
-    if _DEEP_FLOW.search(text):  # protect the C parser's recursion from pathological nesting
-        raise InputError(Problem(f"nesting deeper than {MAX_DEPTH} levels", file=display))
+    deep = _DEEP_FLOW.search(text)
+    if deep:  # protect the C parser's recursion from pathological nesting
+        line, column = _line_column(text, deep.start())
+        raise InputError(Problem(f"nesting deeper than {MAX_DEPTH} levels", file=display, line=line, column=column))
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
@@ -265,10 +293,18 @@ def load_document(path: Path, display: str | None = None) -> Document:
                 hint=hint,
             )
         ) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: no mark, only a position
+        found = text.find(chr(exc.character)) if isinstance(exc.character, int) else -1
+        line, column = _line_column(text, found if found >= 0 else exc.position)
+        raise InputError(
+            Problem(f"invalid YAML: unacceptable character #x{exc.character:04x}: {exc.reason}"
+                    if isinstance(exc.character, int) else f"invalid YAML: {exc.reason}",
+                    file=display, line=line, column=column, hint=_escape_hint(exc.character))
+        ) from None
     except yaml.YAMLError as exc:
-        raise InputError(Problem(f"invalid YAML: {exc}", file=display)) from None
+        raise InputError(Problem(f"invalid YAML: {str(exc).splitlines()[0]}", file=display, line=1)) from None
     except RecursionError:
-        raise InputError(Problem(f"nesting deeper than {MAX_DEPTH} levels", file=display)) from None
+        raise InputError(Problem(f"nesting deeper than {MAX_DEPTH} levels", file=display, line=1)) from None
     builder = _Builder(display)
     try:
         data = builder.build(root) if root is not None else None

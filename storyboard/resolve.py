@@ -8,11 +8,12 @@ used or not, so that a missing file or a bad ``extends`` is reported at once.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .assets import AssetProblem, AssetStore
+from .assets import AssetProblem, AssetStore, inside_folder
 from .errors import InputError, Problem
 from .load import Document, load_document
 from .plan import AssetRef
@@ -112,6 +113,14 @@ class Resolver:
             self.problems.append(doc.problem(("imports", ns), f"{rel!r}: a library is a local file path"))
             return None
         path = Path(os.path.normpath(doc.path.parent / rel))
+        if isinstance(scope.model, Library) and not self.store.allow_outside \
+                and not inside_folder(path, doc.path.parent):
+            # a library (perhaps another studio's) reads only its own folder, as for its assets
+            self.problems.append(doc.problem(
+                ("imports", ns), f"{rel!r} is outside the folder of the library that imports it",
+                "keep imported libraries beside the library (a shared library may not read other files), "
+                "or pass --allow-outside-assets"))
+            return None
         real = path.resolve()
         if real in chain:
             names = [p.name for p in chain[chain.index(real):]] + [path.name]
@@ -267,4 +276,7 @@ class Resolver:
 
 def is_model_tag(name: str) -> bool:
     """True for names the model reserves (``Element1``, ``Image2``)."""
-    return any(name.startswith(p) and name[len(p):].isdigit() for p in ("Element", "Image"))
+    return _MODEL_TAG.fullmatch(name) is not None
+
+
+_MODEL_TAG = re.compile(r"(?:Element|Image)[0-9]+")

@@ -70,7 +70,7 @@ def shot_statuses(plan: Plan, cache: Cache, build_dir: Path) -> list[ShotStatus]
     out: dict[str, ShotStatus] = {}
     stale: set[str] = set()
     deps = {s.id: s.depends_on for s in plan.shots if s.depends_on}
-    for shot in (by_id[sid] for sid in topological_shots(deps, [s.id for s in plan.shots])):
+    for shot in (by_id[sid] for sid in topological_shots(deps, [s.id for s in plan.shots]) or []):
         if cache.lookup(shot.key, verify=False) is not None:
             out[shot.id] = ShotStatus(shot.id, shot.key, True, ())
             continue
