@@ -21,7 +21,7 @@ from typing import Any
 from . import __version__
 from .backends import cache_namespace, make_backend
 from .backends.base import Backend
-from .cache import Cache, atomic_write_json
+from .cache import Cache, atomic_write_json, make_readable
 from .errors import UsageError, redact
 from .execute import EventSink, ExecuteOptions, Executor, ShotResult
 from .graph import build_graph
@@ -99,13 +99,12 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
         executor = Executor(plan, backend, cache, build_dir / "shots",
                             ExecuteOptions(jobs=options.jobs, force=force, only=options.only), on_event)
         backend.prepare(plan, executor.selected(), cache.state_dir)
-        results_by_id: dict[str, ShotResult] = {}
         try:
-            results_by_id = executor.run()
-        finally:
-            results = [results_by_id[s.id] for s in plan.shots if s.id in results_by_id]
+            executor.run()
+        finally:  # interrupted or not, what finished is recorded
+            results = [executor.results[s.id] for s in plan.shots if s.id in executor.results]
             write_run_results(build_dir, options.backend, None, results)
-        film, note = stitch_film(plan, build_dir, cache, results_by_id)
+        film, note = stitch_film(plan, build_dir, cache, executor.results, options.backend)
         write_run_results(build_dir, options.backend, film, results)
         if film is not None:
             from .timeline import write_timeline
@@ -117,20 +116,26 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
         cache.unlock()
 
 
-def film_key(plan: Plan) -> str:
-    """A hash of what the film is made of: clip keys, transitions and the output name."""
-    parts = [(s.key, s.transition.type, s.transition.duration) for s in plan.shots]
-    return hashlib.sha256(json.dumps([plan.film.output, parts]).encode()).hexdigest()
+def film_key(plan: Plan, clip_digests: list[str], backend: str) -> str:
+    """A hash of what the film is made of: the clips' bytes, the transitions, the output name, the backend."""
+    parts = [(d, s.transition.type, s.transition.duration) for d, s in zip(clip_digests, plan.shots)]
+    return hashlib.sha256(json.dumps([plan.film.output, backend, parts]).encode()).hexdigest()
 
 
-def stitch_film(plan: Plan, build_dir: Path, cache: Cache, results: dict[str, ShotResult]) -> tuple[Path | None, str]:
-    """Stitch every shot's clip into the film, unless a shot is missing or the film is current."""
-    missing = [s.id for s in plan.shots if s.id not in results or results[s.id].status not in ("generated", "cached")]
+def stitch_film(plan: Plan, build_dir: Path, cache: Cache, results: dict[str, ShotResult],
+                backend: str) -> tuple[Path | None, str]:
+    """Stitch every shot's clip into the film, unless a clip is missing or the film is current.
+
+    A shot counts as built when this run built it or the cache holds its clip (a selective
+    build of the last missing shots completes the film)."""
+    failed = {sid for sid, r in results.items() if r.status not in ("generated", "cached")}
+    records = {s.id: None if s.id in failed else cache.lookup(s.key, verify=False) for s in plan.shots}
+    missing = [sid for sid, rec in records.items() if rec is None]
     if missing:
         return None, f"film not stitched: {len(missing)} shot(s) not built ({', '.join(missing[:5])})"
     out = build_dir / plan.film.output
     stamp = build_dir / ".film.json"
-    key = film_key(plan)
+    key = film_key(plan, [rec.sha256 for rec in records.values() if rec is not None], backend)
     if out.exists() and stamp.exists():
         try:
             prior = json.loads(stamp.read_text("utf-8"))
@@ -145,6 +150,7 @@ def stitch_film(plan: Plan, build_dir: Path, cache: Cache, results: dict[str, Sh
     work = cache.base / "stitch"
     work.mkdir(parents=True, exist_ok=True)
     report = stitch(clips, transitions, out, workdir=work)
+    make_readable(out)
     atomic_write_json(stamp, {"key": key, "size": out.stat().st_size, "method": report.method})
     return out, f"stitched by {report.method} in {report.seconds:.1f} s"
 
@@ -160,6 +166,8 @@ def write_manifest(plan: Plan, build_dir: Path, backend: str) -> Path:
         entry["clip"] = f"shots/{shot.id}.mp4"
         entry["transition"] = {"type": shot.transition.type, "duration": shot.transition.duration}
         entry["mentions"] = {m.name: list(m.tags) for m in shot.mentions}
+        if shot.notes:
+            entry["notes"] = shot.notes
     data["film"] = {"output": plan.film.output}
     g = build_graph(plan)
     data["graph"] = {"nodes": sorted(g.nodes), "edges": sorted([list(e) for e in g.edges])}
@@ -173,7 +181,7 @@ def write_run_results(build_dir: Path, backend: str, film: Path | None, results:
     data = {
         "version": RESULTS_VERSION,
         "backend": backend,
-        "film": str(film) if film else None,
+        "film": os.path.relpath(film, build_dir) if film else None,
         "shots": [
             {"id": r.id, "key": r.key, "status": r.status, "seconds": round(r.seconds, 3),
              "error": redact(r.error) if r.error else None}

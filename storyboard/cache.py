@@ -38,6 +38,15 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def make_readable(path: Path) -> None:
+    """Give a file the permissions a plain ``open()`` would (mkstemp makes them owner-only)."""
+    os.chmod(path, 0o666 & ~_UMASK)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file and rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,6 +56,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        make_readable(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -165,6 +175,7 @@ class Cache:
         clip.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp_clip, "rb") as f:
             os.fsync(f.fileno())
+        make_readable(tmp_clip)
         os.replace(tmp_clip, clip)
         record = ClipRecord(key, digest, size, duration, shot_id, self.backend)
         atomic_write_json(self.record_path(key), {k: getattr(record, k) for k in ClipRecord.__slots__})

@@ -138,8 +138,8 @@ def compile_cmd(
 
 BackendOpt = Annotated[
     str | None,
-    typer.Option("--backend", "-b", help="preview (offline animatic) or fal. [env: STORYBOARD_BACKEND]",
-                 show_default="preview"),
+    typer.Option("--backend", "-b", help="preview (offline animatic, the default) or fal, or module:Class. (env: STORYBOARD_BACKEND)",
+                 show_default=False),
 ]
 SelectOpt = Annotated[
     list[str] | None,
@@ -148,11 +148,11 @@ SelectOpt = Annotated[
 ExcludeOpt = Annotated[list[str] | None, typer.Option("--exclude", help="Shots to leave out, same grammar as --select.")]
 CacheOpt = Annotated[
     Path | None,
-    typer.Option("--cache-dir", help="Where clips are cached. [env: STORYBOARD_CACHE] [default: .storyboard/cache beside the storyboard]"),
+    typer.Option("--cache-dir", help="Where clips are cached. (env: STORYBOARD_CACHE) (default: .storyboard/cache beside the storyboard)"),
 ]
 PricesOpt = Annotated[
     Path | None,
-    typer.Option("--prices", help="YAML/JSON of model → USD per second, overriding built-in prices. [env: STORYBOARD_PRICES]"),
+    typer.Option("--prices", help="YAML/JSON of model → USD per second, overriding built-in prices. (env: STORYBOARD_PRICES)"),
 ]
 
 
@@ -161,11 +161,11 @@ PricesOpt = Annotated[
 def build(
     file: FileArg,
     backend: BackendOpt = None,
-    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, max=64, help="Shots generated at once. [default: 2]")] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, max=64, help="Shots generated at once. (default: 2)")] = None,
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Regenerate the selected shots even when cached.")] = False,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Build folder. [default: build/ beside the storyboard]")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Build folder. (default: build/ beside the storyboard)")] = None,
     cache_dir: CacheOpt = None,
     max_cost: Annotated[float | None, typer.Option("--max-cost", help="Refuse to start if the estimate (USD) is higher.")] = None,
     prices: PricesOpt = None,
@@ -182,6 +182,7 @@ def build(
     from .compile import CompileOptions, compile_file
     from .cost import estimate
     from .errors import CostLimitError
+    from .execute import shots_to_build
     from .models import load_prices
     from .progress import Display
     from .selectors import select as select_shots
@@ -196,15 +197,16 @@ def build(
             term.warning("the selection matches no shot; nothing to build")
             raise typer.Exit(0)
     options = BuildOptions(backend=name, jobs=jobs or 2, force=force, only=only, out_dir=out, cache_dir=cache_dir)
+    building = shots_to_build(plan, only, open_cache(plan, cache_dir, name))
     if max_cost is not None:
-        est = estimate(plan, open_cache(plan, cache_dir, name), load_prices(prices), set(only) if only else None)
+        est = estimate(plan, open_cache(plan, cache_dir, name), load_prices(prices),
+                       {s.id for s in building} if only else None)
         if name == "preview":
             term.detail("preview builds cost nothing; --max-cost only guards paid backends")
         elif est.total > max_cost:
             raise CostLimitError(f"the estimate is ${est.total:.2f}, over --max-cost ${max_cost:.2f}; "
                                  "run `storyboard cost` for the breakdown")
-    ids = [s.id for s in plan.shots if only is None or s.id in only]
-    with Display(term, plan, ids) as display:
+    with Display(term, plan, [s.id for s in building]) as display:
         outcome = run_build(plan, options, display)
     for warning in outcome.warnings:
         term.warning(warning)
@@ -230,12 +232,13 @@ def build(
 @handle_errors
 def cost(
     file: FileArg,
-    backend: BackendOpt = None,
+    backend: Annotated[str | None, typer.Option("--backend", "-b", help="Whose cache counts as already paid. (default: fal)")] = None,
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
     cache_dir: CacheOpt = None,
     prices: PricesOpt = None,
     json_out: JsonOpt = False,
+    allow_outside_assets: OutsideOpt = False,
 ) -> None:
     """Estimate what a build would cost: price × seconds of the shots not already cached.
 
@@ -243,15 +246,19 @@ def cost(
     """
     from .backends import backend_name
     from .build import open_cache
-    from .compile import compile_file
+    from .compile import CompileOptions, compile_file
     from .cost import estimate
+    from .execute import shots_to_build
     from .models import load_prices
     from .selectors import select as select_shots
 
     name = backend_name(backend or "fal")
-    plan = compile_file(file)
-    only = set(select_shots(plan, select or [], exclude or [])) if (select or exclude) else None
-    est = estimate(plan, open_cache(plan, cache_dir, name), load_prices(prices), only)
+    plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    cache = open_cache(plan, cache_dir, name)
+    only = None
+    if select or exclude:
+        only = {s.id for s in shots_to_build(plan, set(select_shots(plan, select or [], exclude or [])), cache)}
+    est = estimate(plan, cache, load_prices(prices), only)
     term = Terminal()
     if json_out:
         term.json(est.to_json())

@@ -12,6 +12,7 @@ import typer
 
 from .cli import (
     BackendOpt,
+    OutsideOpt,
     CacheOpt,
     ExcludeOpt,
     FileArg,
@@ -22,7 +23,7 @@ from .cli import (
 )
 from .terminal import Terminal
 
-OutDirOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Build folder. [default: build/ beside the storyboard]")]
+OutDirOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Build folder. (default: build/ beside the storyboard)")]
 
 
 @app.command("ls")
@@ -34,31 +35,35 @@ def ls_cmd(
     backend: BackendOpt = None,
     cache_dir: CacheOpt = None,
     json_out: JsonOpt = False,
+    allow_outside_assets: OutsideOpt = False,
 ) -> None:
-    """List the shots a build with the same selection would build, without building.
+    """List the shots a build with the same selection would build (with the uncached shots whose
+    last frames they need), without building.
 
     Example: [bold]storyboard ls examples/greenhouse/storyboard.yaml --select orbit+[/]
     """
     from .backends import backend_name
     from .build import open_cache
-    from .compile import compile_file
+    from .compile import CompileOptions, compile_file
+    from .execute import shots_to_build
     from .selectors import select as select_shots
 
-    plan = compile_file(file)
-    ids = select_shots(plan, select or [], exclude or [])
+    plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    chosen = set(select_shots(plan, select or [], exclude or []))
     cache = open_cache(plan, cache_dir, backend_name(backend))
     rows = []
-    for sid in ids:
-        s = plan.shot(sid)
+    for s in shots_to_build(plan, chosen if (select or exclude) else None, cache):
         rows.append({"id": s.id, "duration": s.duration, "depends_on": list(s.depends_on), "key": s.key,
-                     "cached": cache.lookup(s.key, verify=False) is not None})
+                     "cached": cache.lookup(s.key, verify=False) is not None,
+                     "selected": s.id in chosen})
     term = Terminal()
     if json_out:
         term.json({"shots": rows})
         return
     for r in rows:
         after = f"  after {', '.join(r['depends_on'])}" if r["depends_on"] else ""
-        term.data(f"{r['id']:<20} {r['duration']:>3} s  {'cached' if r['cached'] else 'to build':<8}{after}")
+        needed = "" if r["selected"] else "  (needed for its last frame)"
+        term.data(f"{r['id']:<20} {r['duration']:>3} s  {'cached' if r['cached'] else 'to build':<8}{after}{needed}")
 
 
 @app.command()
@@ -69,6 +74,7 @@ def status(
     out: OutDirOpt = None,
     cache_dir: CacheOpt = None,
     json_out: JsonOpt = False,
+    allow_outside_assets: OutsideOpt = False,
 ) -> None:
     """Say which shots are up to date and why the others are stale.
 
@@ -76,10 +82,10 @@ def status(
     """
     from .backends import backend_name
     from .build import default_build_dir, open_cache
-    from .compile import compile_file
+    from .compile import CompileOptions, compile_file
     from .status import shot_statuses
 
-    plan = compile_file(file)
+    plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     cache = open_cache(plan, cache_dir, backend_name(backend))
     statuses = shot_statuses(plan, cache, (out or default_build_dir(plan)).absolute())
     term = Terminal()
@@ -100,25 +106,26 @@ def status(
 def graph(
     file: FileArg,
     fmt: Annotated[str, typer.Option("--format", "-f", help="mermaid, dot or text.")] = "text",
+    allow_outside_assets: OutsideOpt = False,
 ) -> None:
     """Show the build graph: uploads, shots, last-frame edges and the film.
 
     Example: [bold]storyboard graph examples/greenhouse/storyboard.yaml --format mermaid[/]
     """
-    from .compile import compile_file
+    from .compile import CompileOptions, compile_file
     from .errors import UsageError
     from .graph import render_graph
 
     if fmt not in ("mermaid", "dot", "text"):
         raise UsageError(f"unknown --format {fmt!r}; choose mermaid, dot or text")
-    Terminal().data(render_graph(compile_file(file), fmt))
+    Terminal().data(render_graph(compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets)), fmt))
 
 
 @app.command()
 @handle_errors
 def board(
     file: FileArg,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="The HTML file. [default: build/board/index.html]")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The HTML file or folder. (default: build/board/index.html)")] = None,
 ) -> None:
     """Write the storyboard as a static HTML page: one card per shot, with thumbnails, tags and clips.
 

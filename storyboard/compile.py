@@ -167,6 +167,8 @@ class _ShotCompiler:
         ids = [d.shot.id for d in drafts]
         deps = {d.shot.id: d.depends for d in drafts if d.depends}
         order = topological_shots(deps, ids) if deps else ids
+        if not self.problems:
+            self._check_transitions(drafts)
         if order is None and not self.problems:
             cycle = continuity_cycle([(up, s) for s, ups in deps.items() for up in ups], ids) or []
             first = self.ids[cycle[0]]
@@ -176,6 +178,20 @@ class _ShotCompiler:
             self.problems.sort(key=lambda p: (p.file != self.doc.display, p.line or 0, p.column or 0))
             raise InputError(self.problems)
         return self._plan(drafts, order)
+
+    def _check_transitions(self, drafts: list[_Draft]) -> None:
+        """A transition must fit in the shots it joins (a crossfade eats d of each, a fade d/2)."""
+        def share(t: Transition) -> float:
+            return t.duration if t.type == "crossfade" else t.duration / 2 if t.type == "fade" else 0.0
+
+        for i, d in enumerate(drafts):
+            used = (share(d.transition) if i else 0.0) + (share(drafts[i + 1].transition) if i + 1 < len(drafts) else 0.0)
+            if used > d.duration - 1 / 24:
+                where = ("shots", drafts[i + 1].index if i + 1 < len(drafts) and share(drafts[i + 1].transition) else d.index)
+                self.problems.append(self.doc.problem(
+                    where + ("transition",),
+                    f"transitions take {used:g} s of shot {d.shot.id!r}, which lasts {d.duration} s",
+                    "shorten the transition (a crossfade uses its duration from both shots, a fade half of it)"))
 
     def _plan(self, drafts: list[_Draft], order: list[str]) -> Plan:
         by_id = {d.shot.id: d for d in drafts}
@@ -190,7 +206,7 @@ class _ShotCompiler:
                 id=d.shot.id, index=d.index, model=d.model.name, endpoint=d.model.endpoint, prompt=d.mapped_prompt,
                 image_urls=d.images, elements=d.elements, duration=d.duration, aspect_ratio=d.aspect,
                 depends_on=d.depends, key=keys[d.shot.id], start=d.start, style=d.style, transition=d.transition,
-                mentions=d.mentions, source_prompt=d.rendered,
+                mentions=d.mentions, source_prompt=d.rendered, notes=d.shot.notes,
                 location=SourceLocation(self.doc.display, *lines[d.index]) if d.index < len(lines) else None,
             )
             for d in drafts
@@ -208,7 +224,8 @@ class _ShotCompiler:
         style_where = where + ("style",) if "style" in shot.model_fields_set else ("defaults", "style")
         style = self._asset(style_name, style_where, "style") if style_name else None
         start, start_dep = self._start(shot, where)
-        transition = _transition(shot.transition) or (self.film_transition if i else Transition())
+        # the first shot has nothing to pass from: its transition is a cut whatever is written
+        transition = (_transition(shot.transition) or self.film_transition) if i else Transition()
         if model is not None:
             if duration not in model.durations:
                 self.problems.append(self.doc.problem(where + ("duration",), f"duration {duration} is not offered by {model.name}",

@@ -19,6 +19,7 @@ from pathlib import Path
 from .backends.base import Backend, Progress, ShotJob
 from .cache import Cache, atomic_write_json, place_file
 from .errors import BackendError, MediaError, StoryboardError, redact
+from .graph import topological_shots
 from .media import extract_last_frame, probe
 from .plan import AssetRef, Plan, ShotPlan
 
@@ -65,6 +66,22 @@ class _State:
     done: set[str] = field(default_factory=set)  # finished well (generated or cached)
 
 
+def shots_to_build(plan: Plan, only: frozenset[str] | set[str] | None, cache: Cache) -> list[ShotPlan]:
+    """The selected shots plus every uncached shot whose last frame they need, in storyboard order."""
+    if only is None:
+        return list(plan.shots)
+    by_id = plan.by_id()
+    wanted = set(only)
+    stack = list(wanted)
+    while stack:
+        for up in by_id[stack.pop()].depends_on:
+            key = by_id[up].key
+            if up not in wanted and not cache.has_frame(key) and cache.lookup(key, verify=False) is None:
+                wanted.add(up)
+                stack.append(up)
+    return [s for s in plan.shots if s.id in wanted]
+
+
 class Executor:
     """Runs a plan's shots through a backend and the cache; produces one ShotResult per shot."""
 
@@ -80,54 +97,29 @@ class Executor:
             for up in s.depends_on:
                 self.dependents[up].append(s.id)
         self.priority = self._priorities()
-        self._frame_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._frame_locks: dict[str, threading.Lock] = {}
+        self._key_locks: dict[str, threading.Lock] = {}
+        self.results: dict[str, ShotResult] = {}  # filled as shots finish, kept if the run is interrupted
 
     def _priorities(self) -> dict[str, float]:
         """Seconds of generation on the longest chain starting at each shot (critical path first)."""
         memo: dict[str, float] = {}
-        for s in reversed(self._topo()):
-            memo[s.id] = s.duration + max((memo[d] for d in self.dependents[s.id]), default=0.0)
+        deps = {s.id: s.depends_on for s in self.plan.shots if s.depends_on}
+        for sid in reversed(topological_shots(deps, [s.id for s in self.plan.shots]) or []):
+            memo[sid] = self.by_id[sid].duration + max((memo[d] for d in self.dependents[sid]), default=0.0)
         return memo
-
-    def _topo(self) -> list[ShotPlan]:
-        order: list[ShotPlan] = []
-        seen: set[str] = set()
-        for s in self.plan.shots:
-            stack = [(s, False)]
-            while stack:
-                node, expanded = stack.pop()
-                if node.id in seen:
-                    continue
-                if expanded:
-                    seen.add(node.id)
-                    order.append(node)
-                    continue
-                stack.append((node, True))
-                stack.extend((self.by_id[u], False) for u in node.depends_on if u not in seen)
-        return order
 
     def selected(self) -> list[ShotPlan]:
         """The shots this run builds: the selection plus uncached shots whose frames it needs."""
-        if self.options.only is None:
-            return list(self.plan.shots)
-        wanted = set(self.options.only)
-        stack = list(wanted)
-        while stack:
-            sid = stack.pop()
-            for up in self.by_id[sid].depends_on:
-                if up not in wanted and not self.cache.has_frame(self.by_id[up].key) \
-                        and self.cache.lookup(self.by_id[up].key, verify=False) is None:
-                    wanted.add(up)
-                    stack.append(up)
-        return [s for s in self.plan.shots if s.id in wanted]
+        return shots_to_build(self.plan, self.options.only, self.cache)
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> dict[str, ShotResult]:
         """Build the selected shots; returns results by shot id (KeyboardInterrupt propagates)."""
         shots = self.selected()
         todo = {s.id for s in shots}
-        st = _State()
+        st = _State(results=self.results)
         waiting_on = {s.id: {u for u in s.depends_on if u in todo} for s in shots}
         ready: list[tuple[float, int, str]] = []
         for s in shots:
@@ -171,13 +163,19 @@ class Executor:
             sid = stack.pop()
             if sid in st.results:
                 continue
-            reason = f"skipped: {failed!r} failed" if failed in self.by_id[sid].depends_on else "skipped: an earlier shot failed"
+            reason = f"{failed!r} failed" if failed in self.by_id[sid].depends_on else "a shot it continues from failed"
             st.results[sid] = ShotResult(sid, self.by_id[sid].key, "skipped", error=reason)
             self.on_event(Event(sid, "skipped", reason))
             stack.extend(d for d in self.dependents[sid] if d in waiting_on)
 
     # -- one shot ------------------------------------------------------------------------
     def _run_shot(self, shot: ShotPlan) -> ShotResult:
+        with self._lock:
+            key_lock = self._key_locks.setdefault(shot.key, threading.Lock())
+        with key_lock:  # two shots with identical requests: the second waits and reuses the first's clip
+            return self._run_shot_locked(shot)
+
+    def _run_shot_locked(self, shot: ShotPlan) -> ShotResult:
         t0 = time.monotonic()
         try:
             if shot.id not in self.options.force:
@@ -221,13 +219,16 @@ class Executor:
             if abs(info.duration - shot.duration) > max(DURATION_TOLERANCE, 0.1 * shot.duration):
                 raise MediaError(f"the clip lasts {info.duration:.2f} s, not the {shot.duration} s requested")
             self.cache.store(shot.key, tmp, shot_id=shot.id, duration=info.duration)
+            committed = getattr(self.backend, "committed", None)
+            if committed is not None:
+                committed(job)
         finally:
             tmp.unlink(missing_ok=True)
         return self.cache.clip_path(shot.key)
 
     def frame(self, shot: ShotPlan) -> Path:
         """The last frame of a built shot's clip, extracted once into the cache."""
-        with self._frame_lock:
+        with self._lock:
             lock = self._frame_locks.setdefault(shot.key, threading.Lock())
         with lock:
             path = self.cache.frame_path(shot.key)

@@ -98,6 +98,7 @@ class ShotPlan:
     transition: Transition = field(default_factory=Transition)
     mentions: tuple[Mention, ...] = ()
     source_prompt: str = ""  # the prompt as rendered by jinja, before tag rewriting
+    notes: str | None = None  # the author's notes (not sent to the model)
     location: SourceLocation | None = None
 
     def assets(self) -> tuple[AssetRef, ...]:

@@ -33,6 +33,50 @@ class PromptError(Exception):
         self.messages = messages
 
 
+MAX_RENDERED_CHARS = 100_000  # far beyond any real prompt; stops a template that multiplies text
+MAX_RANGE_ITEMS = 100_000  # items all range() calls of one prompt may produce together (nested loops)
+
+
+def _prompt_environment() -> Any:
+    """jinja's sandbox, plus limits on what a prompt can cost: big powers, huge repetitions, loops.
+
+    The sandbox stops escapes (``__class__``, ``__globals__``); these limits stop a one-line template
+    from freezing the machine (``{{ 9**9**9 }}``, ``{{ 'x' * 10**10 }}``, nested ``range`` loops).
+    """
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment, SecurityError, safe_range
+
+    class PromptEnvironment(SandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def __init__(self) -> None:
+            # None renders as nothing: an unset `style` must not put the word "None" in a paid prompt
+            super().__init__(undefined=jinja2.StrictUndefined, autoescape=False,
+                             finalize=lambda v: "" if v is None else v)
+            self.globals.pop("lipsum", None)  # lorem ipsum of any length: nothing a prompt needs
+            self.globals["range"] = self._range
+            self.range_items = 0
+
+        def _range(self, *args: int) -> range:
+            items = safe_range(*args)  # jinja's own limit on one range first
+            self.range_items += len(items)
+            if self.range_items > MAX_RANGE_ITEMS:
+                raise SecurityError(f"the prompt's loops run over more than {MAX_RANGE_ITEMS:,} items")
+            return items
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            if operator == "**" and isinstance(left, int) and isinstance(right, int) \
+                    and right > 0 and abs(left) > 1 and right * abs(left).bit_length() > 4096:
+                raise SecurityError(f"{left} ** {right} is too large a number for a prompt")
+            if operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_RENDERED_CHARS:
+                        raise SecurityError(f"repeating {len(seq):,} items {n:,} times is too much for a prompt")
+            return super().call_binop(context, operator, left, right)
+
+    return PromptEnvironment()
+
+
 class Renderer:
     """Renders prompt templates in jinja's sandbox, compiling each distinct template once."""
 
@@ -78,15 +122,26 @@ class Renderer:
 
     def _jinja(self, source: str, context: dict[str, Any]) -> str:
         import jinja2
-        from jinja2.sandbox import SandboxedEnvironment, SecurityError
+        from jinja2.sandbox import SecurityError
 
         if self._env is None:
-            self._env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
+            self._env = _prompt_environment()
         try:
             template = self._templates.get(source)
             if template is None:
                 template = self._templates[source] = self._env.from_string(source)
-            return template.render(context)
+            self._env.range_items = 0
+            pieces: list[str] = []
+            size = 0
+            for piece in template.generate(context):  # streamed, so a runaway template stops early
+                size += len(piece)
+                if size > MAX_RENDERED_CHARS:
+                    raise PromptError([(f"the prompt renders to more than {MAX_RENDERED_CHARS:,} characters",
+                                        "a prompt is a few sentences: check the template's loops")])
+                pieces.append(piece)
+            return "".join(pieces)
+        except PromptError:
+            raise
         except jinja2.UndefinedError as exc:
             name = re.search(r"'([^']+)' is undefined", str(exc))
             hint = _var_hint(name.group(1), context) if name else None

@@ -7,7 +7,8 @@ from .plan import Plan
 
 def plan_text(plan: Plan) -> str:
     """The plan as indented text: per shot its key, dependencies and request."""
-    lines = [f"{plan.title} — {len(plan.shots)} shots, {sum(s.duration for s in plan.shots)} s of video", ""]
+    n = len(plan.shots)
+    lines = [f"{plan.title} — {n} shot{'s' if n != 1 else ''}, {sum(s.duration for s in plan.shots)} s of video", ""]
     for s in plan.shots:
         lines.append(f"[{s.index}] {s.id}  ({s.duration} s, {s.aspect_ratio}, key {s.key[:12]})")
         lines.append(f"    endpoint: {s.endpoint}")

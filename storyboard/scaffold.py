@@ -105,4 +105,4 @@ def init_project(directory: Path, title: str | None = None) -> list[Path]:
         _picture(directory / rel, size, colour, label)
         written.append(directory / rel)
     (directory / ".gitignore").write_text("build/\n.storyboard/\n", encoding="utf-8")
-    return written
+    return written + [directory / ".gitignore"]

@@ -163,7 +163,8 @@ def validate(doc: Document, model: type[M]) -> M:
 
 def validate_storyboard(doc: Document) -> Storyboard:
     """Validate a storyboard file (it must not be a library)."""
-    if "shots" not in doc.data and "version" in doc.data and "title" not in doc.data:
+    storyboard_only = {"shots", "film", "defaults", "vars", "model"}
+    if not storyboard_only & set(doc.data) and set(doc.data) & {"characters", "objects", "styles", "images"}:
         raise InputError(
             doc.problem((), "this looks like a library (no shots)", "build a storyboard that imports it")
         )

@@ -2,7 +2,7 @@
 
 ``preview`` renders an offline animatic (the default, no key); ``fal`` calls fal.ai through
 the real ``fal-client``. Both implement :class:`storyboard.backends.base.Backend`. A backend of
-your own is named ``package.module:ClassName`` (its ``name`` attribute namespaces the cache).
+your own is named ``package.module:ClassName`` (that name, made safe for a path, namespaces the cache).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def make_backend(name: str, **options: object) -> Backend:
     module, cls = BACKENDS[name] if name in BACKENDS else name.split(":", 1)
     try:
         factory = getattr(importlib.import_module(module), cls)
-    except (ImportError, AttributeError) as exc:
+    except (ImportError, AttributeError, ValueError) as exc:
         raise UsageError(f"cannot load backend {name!r}: {exc}") from None
     return factory(**options)
 

@@ -46,7 +46,7 @@ class ShotJob:
 
 @runtime_checkable
 class Backend(Protocol):
-    """Generates clips. ``name`` also namespaces the cache, so a preview never stands in for a paid clip."""
+    """Generates clips. The ``--backend`` name namespaces the cache, so a preview never stands in for a paid clip."""
 
     name: str
 
@@ -61,3 +61,8 @@ class Backend(Protocol):
     def close(self) -> None:
         """Release connections and threads."""
         ...
+
+
+# Optional: ``committed(job)`` — called after the executor stored the clip in the cache (the fal
+# backend closes the request's journal entry there, so a clip that failed validation is fetched
+# again rather than paid for again).

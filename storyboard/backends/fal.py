@@ -23,6 +23,7 @@ from ..errors import (
     CredentialsError,
     RejectedRequestError,
     TransientBackendError,
+    UsageError,
     redact,
 )
 from ..plan import AssetRef, Plan, ShotPlan
@@ -31,10 +32,18 @@ from .fal_state import Journal, Submission, UploadCache
 
 T = TypeVar("T")
 
-RETRIES = int(os.environ.get("STORYBOARD_FAL_RETRIES", "5"))
-POLL_SECONDS = float(os.environ.get("STORYBOARD_FAL_POLL", "1.0"))
-WAIT_SECONDS = float(os.environ.get("STORYBOARD_FAL_TIMEOUT", "1800"))
-BACKOFF_SECONDS = float(os.environ.get("STORYBOARD_FAL_BACKOFF", "0.5"))
+def _env_number(name: str, default: float) -> float:
+    """A non-negative number from the environment; UsageError naming the variable otherwise."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0 or value != value:
+        raise UsageError(f"{name}={raw!r} is not a number of seconds/retries (a number ≥ 0 is expected)")
+    return value
 
 
 def has_credentials() -> bool:
@@ -61,12 +70,12 @@ class FalBackend:
 
     name = "fal"
 
-    def __init__(self, poll_seconds: float = POLL_SECONDS, wait_seconds: float = WAIT_SECONDS,
-                 retries: int = RETRIES, backoff: float = BACKOFF_SECONDS):
-        self.poll_seconds = poll_seconds
-        self.wait_seconds = wait_seconds
-        self.retries = retries
-        self.backoff = backoff
+    def __init__(self, poll_seconds: float | None = None, wait_seconds: float | None = None,
+                 retries: int | None = None, backoff: float | None = None):
+        self.poll_seconds = poll_seconds if poll_seconds is not None else _env_number("STORYBOARD_FAL_POLL", 1.0)
+        self.wait_seconds = wait_seconds if wait_seconds is not None else _env_number("STORYBOARD_FAL_TIMEOUT", 1800)
+        self.retries = int(retries if retries is not None else _env_number("STORYBOARD_FAL_RETRIES", 5))
+        self.backoff = backoff if backoff is not None else _env_number("STORYBOARD_FAL_BACKOFF", 0.5)
         self.client: Any = None
         self.journal: Journal | None = None
         self.uploads: UploadCache | None = None
@@ -118,7 +127,13 @@ class FalBackend:
             raise BackendError(f"fal returned no video for {shot.id!r} (request {sub.request_id})")
         job.progress(Progress(shot.id, "downloading", state="downloading"))
         self._fetch(job, url, video.get("file_size"))
-        self.journal.ended(sub, "finished")
+
+    def committed(self, job: ShotJob) -> None:
+        """The executor stored the clip in the cache: the request is done with for good."""
+        assert self.journal is not None
+        sub = self.journal.active(job.shot.key)
+        if sub is not None:
+            self.journal.ended(sub, "finished")
 
     def _check_cancel(self, job: ShotJob) -> None:
         if job.cancel.is_set():

@@ -80,7 +80,7 @@ class Journal:
             self._active[sub.key] = sub
 
     def ended(self, sub: Submission, event: str, detail: str = "") -> None:
-        """Record that a submission ended: ``finished`` (clip stored), ``failed`` or ``abandoned``."""
+        """Record that a submission ended: ``finished`` (clip stored in the cache), ``failed`` or ``abandoned``."""
         with self._lock:
             self._append({"event": event, "key": sub.key, "request_id": sub.request_id, "t": time.time(),
                           "detail": detail[:500]})
