@@ -21,7 +21,7 @@ from typing import Any
 from . import __version__
 from .backends import cache_namespace, make_backend
 from .backends.base import Backend
-from .cache import Cache, atomic_write_json, make_readable
+from .cache import Cache, atomic_write_json, make_readable, place_file
 from .errors import UsageError, redact
 from .execute import EventSink, ExecuteOptions, Executor, ShotResult
 from .graph import build_graph
@@ -133,6 +133,9 @@ def stitch_film(plan: Plan, build_dir: Path, cache: Cache, results: dict[str, Sh
     missing = [sid for sid, rec in records.items() if rec is None]
     if missing:
         return None, f"film not stitched: {len(missing)} shot(s) not built ({', '.join(missing[:5])})"
+    for s in plan.shots:  # shots built by earlier runs are published too: the timeline points at them
+        if s.id not in results or not (build_dir / "shots" / f"{s.id}.mp4").exists():
+            place_file(cache.clip_path(s.key), build_dir / "shots" / f"{s.id}.mp4")
     out = build_dir / plan.film.output
     stamp = build_dir / ".film.json"
     key = film_key(plan, [rec.sha256 for rec in records.values() if rec is not None], backend)

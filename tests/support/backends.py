@@ -30,6 +30,8 @@ class FlakyBackend(PreviewBackend):
 class SlowBackend(PreviewBackend):
     """Writes half a clip, sleeps ``STORYBOARD_TEST_SLEEP`` seconds, then renders: a window to kill it in.
 
+    Shots listed in ``STORYBOARD_TEST_FAST`` (comma-separated ids) do not sleep.
+
     Every call is logged to ``STORYBOARD_TEST_LOG`` (one shot id a line) so tests can count renders.
     """
 
@@ -41,7 +43,8 @@ class SlowBackend(PreviewBackend):
             with open(log, "a", encoding="utf-8") as f:
                 f.write(job.shot.id + "\n")
         Path(job.dest).write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4096)  # a half-written clip
-        deadline = time.monotonic() + float(os.environ.get("STORYBOARD_TEST_SLEEP", "0"))
+        fast = job.shot.id in os.environ.get("STORYBOARD_TEST_FAST", "").split(",")
+        deadline = time.monotonic() + (0.0 if fast else float(os.environ.get("STORYBOARD_TEST_SLEEP", "0")))
         while time.monotonic() < deadline:
             if job.cancel.wait(0.05):
                 raise BackendError("cancelled")
