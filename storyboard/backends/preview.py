@@ -2,38 +2,52 @@
 
 No key, no network: every shot becomes a real H.264 clip of the right length and shape
 showing its start frame (or a gradient) with a slow push-in, its references as labelled
-thumbnails and its prompt with the tags highlighted. Pillow draws the pictures
-(:mod:`.preview_card`); ffmpeg animates and encodes them with fixed settings, so the same
-shot always gives the same bytes and clips of one aspect ratio can be joined by stream copy.
+thumbnails and its prompt with the tags highlighted. The card fades out just before the end,
+so the last frame (which a continuity shot starts from) is the clean picture. Pillow draws the
+pictures (:mod:`.preview_card`); ffmpeg animates and encodes them with fixed settings, so the
+same shot always gives the same bytes and clips of one aspect ratio can be joined by stream copy.
 """
 
 from __future__ import annotations
 
 import math
 import tempfile
+from fractions import Fraction
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from PIL import Image
 
 from ..errors import BackendError, MediaError
-from ..media import run_ffmpeg
+from ..media import house_video_args, run_ffmpeg
 from ..plan import AssetRef, Plan, ShotPlan
 from .base import Progress, ShotJob
-from .preview_card import Card, Layout, Tile, render_background, render_overlay, seed_bytes
+from .preview_card import PROGRESS_COLOR, Card, Layout, Tile, render_background, render_overlay, seed_bytes
 
 FPS = 24
 ZOOM = 1.08  # the push-in: the background ends this much larger than at the start
+FADE_FRAMES = 6  # the card fades out over a quarter second (fading frames are costly to encode) …
+CLEAN_FRAMES = 6  # … then the last quarter second shows the background alone
 SIZES: dict[str, tuple[int, int]] = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960)}
 
-# Fixed encoder settings: identical for every preview clip, so same-shape clips concatenate by
-# stream copy, and pinned threads so the bytes do not depend on the machine's core count.
-X264_ARGS: tuple[str, ...] = (
-    "-c:v", "libx264", "-preset", "superfast", "-crf", "23", "-profile:v", "high",
-    "-pix_fmt", "yuv420p", "-g", "48", "-keyint_min", "48", "-sc_threshold", "0", "-bf", "0",
-    "-threads", "2", "-r", str(FPS),
-    "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709", "-color_range", "tv",
-)  # fmt: skip
+PREVIEW_CRF = 23  # lower quality than the house's 18: smaller, faster, plenty for an animatic
+TIMESCALE = 12288  # the MP4 track timescale (ffmpeg's usual for 24 fps), pinned for stream copy
+
+
+def encoder_args(size: tuple[int, int]) -> list[str]:
+    """The x264 options: the house encoder's (:func:`storyboard.media.house_video_args`, fast).
+
+    So every preview clip of one shape carries the house SPS/PPS and the stitcher joins preview
+    clips by stream copy. Only the CRF differs (it does not enter the parameter sets); threads
+    are pinned so the bytes do not depend on the machine's core count, and keyframes fall every
+    2 s exactly (no scene cuts), which gives the stitcher regular cut points.
+    """
+    args = house_video_args(size[0], size[1], Fraction(FPS), Fraction(1, TIMESCALE), fast=True)
+    args[args.index("-crf") + 1] = str(PREVIEW_CRF)
+    return [*args, "-threads", "2", "-keyint_min", str(2 * FPS), "-sc_threshold", "0"]
+
+
 MUX_ARGS: tuple[str, ...] = (
     "-an", "-sn", "-dn", "-map_metadata", "-1", "-map_chapters", "-1",
     "-fflags", "+bitexact", "-flags:v", "+bitexact", "-movflags", "+faststart", "-f", "mp4",
@@ -103,9 +117,11 @@ def _write_raw(img: Image.Image, path: Path) -> None:
 def card_for(job: ShotJob, *, start_shown: bool = True) -> Card:
     """What the overlay shows for the job's shot."""
     shot = job.shot
-    note = None
-    if shot.start is not None and not start_shown:
-        note = f"start frame not shown: {shot.start.display}"
+    start_tag = start_name = None
+    if shot.start is not None:
+        start_name = _file_name(shot.start) if shot.start.kind != "last_frame" else shot.start.display
+        if shot.start in shot.image_urls:
+            start_tag = f"@Image{shot.image_urls.index(shot.start) + 1}"
     return Card(
         shot_id=shot.id,
         number=shot.index + 1,
@@ -114,7 +130,9 @@ def card_for(job: ShotJob, *, start_shown: bool = True) -> Card:
         prompt=shot.prompt,
         tiles=tiles_for(job),
         style=shot.style,
-        start_note=note,
+        start_tag=start_tag,
+        start_name=start_name,
+        start_shown=start_shown,
     )
 
 
@@ -133,10 +151,10 @@ def tiles_for(job: ShotJob) -> tuple[Tile, ...]:
     return tuple(tiles)
 
 
-def _tile(job: ShotJob, ref: AssetRef, tag: str, label: str, kind: str) -> Tile:
+def _tile(job: ShotJob, ref: AssetRef, tag: str, label: str, kind: Literal["element", "image"]) -> Tile:
     path = job.local(ref)
     note = urlsplit(ref.value).netloc if path is None and ref.kind == "url" else ""
-    return Tile(tag=tag, label=label, kind=kind, path=path, note=note)  # type: ignore[arg-type]
+    return Tile(tag=tag, label=label, kind=kind, path=path, note=note)
 
 
 def _file_name(ref: AssetRef) -> str:
@@ -158,17 +176,24 @@ def filter_graph(bg_size: tuple[int, int], size: tuple[int, int], frames: int, s
     last = max(1, frames - 1)
     fx, fy = _drift(shot_id)
     to_yuv = "scale=out_color_matrix=bt709:out_range=tv:flags=bilinear"
-    zoom_w = f"2*ceil(({w}+{bw - w}*n/{last})/2)"
-    zoom_h = f"2*ceil(({h}+{bh - h}*n/{last})/2)"
+    bar_color = "0x{:02X}{:02X}{:02X}".format(*PROGRESS_COLOR[:3])
+    zoom_w = f"ceil({w}+{bw - w}*n/{last})"
+    zoom_h = f"ceil({h}+{bh - h}*n/{last})"
+    # The card fades out just before the end so the clip's last frames show the clean background:
+    # a continuity shot starts from the last frame, and must not inherit this shot's card.
+    fade_n = max(1, min(FADE_FRAMES, frames // 8))
+    clean_n = max(1, min(CLEAN_FRAMES, frames // 8))
+    fade = f"fade=t=out:s={frames - clean_n - fade_n}:n={fade_n}:alpha=1"
+    still = f"loop=loop=-1:size=1:start=0,setpts=N/{FPS}/TB"
     return ";".join(
         [
-            f"[0:v]{to_yuv},format=yuv420p,loop=loop=-1:size=1:start=0,setpts=N/{FPS}/TB,"
+            f"[0:v]{to_yuv},format=yuv420p,{still},"
             f"scale=w='{zoom_w}':h='{zoom_h}':eval=frame:flags=bilinear,"
             f"crop={w}:{h}:x='floor((iw-ow)*{fx:.4f})':y='floor((ih-oh)*{fy:.4f})':exact=1[bg]",
-            f"[1:v]{to_yuv},format=yuva420p[card]",
-            f"color=c=0xFFC857:s={w}x{bar_h}:r={FPS},format=yuv420p[bar]",
-            "[bg][card]overlay=format=yuv420:eof_action=repeat[v1]",
-            f"[v1][bar]overlay=x='-w+W*(n+1)/{frames}':y=H-h:format=yuv420:eval=frame[v]",
+            f"[1:v]{to_yuv},format=yuva420p,{still},{fade}[card]",
+            f"color=c={bar_color}:s={w}x{bar_h}:r={FPS},format=yuva420p,{fade}[bar]",
+            "[bg][card]overlay=format=yuv420[v1]",
+            f"[v1][bar]overlay=x='-w+W*(n+1)/{frames}':y=H-h:format=yuv420:eval=frame,setsar=1[v]",
         ]
     )
 
@@ -183,8 +208,8 @@ def ffmpeg_args(
         "-f", "rawvideo", "-pix_fmt", "rgba", "-s:v", f"{size[0]}x{size[1]}", "-i", str(card_path),
         "-filter_complex", filter_graph(bg_size, size, frames, shot_id, bar_h),
         "-map", "[v]", "-frames:v", str(frames),
-        *X264_ARGS, *MUX_ARGS, str(dest),
+        *encoder_args(size), *MUX_ARGS, str(dest),
     ]  # fmt: skip
 
 
-__all__ = ["FPS", "SIZES", "X264_ARGS", "PreviewBackend", "frame_size"]
+__all__ = ["FPS", "SIZES", "PreviewBackend", "encoder_args", "frame_size"]

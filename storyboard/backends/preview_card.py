@@ -10,6 +10,7 @@ track of a progress bar. Everything here is deterministic: same inputs, same pix
 from __future__ import annotations
 
 import colorsys
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -57,7 +58,9 @@ class Card:
     prompt: str
     tiles: tuple[Tile, ...] = ()
     style: str | None = None
-    start_note: str | None = None  # shown when the start frame could not be drawn
+    start_tag: str | None = None  # the start frame's tag in the prompt, e.g. "@Image1"
+    start_name: str | None = None  # the start frame's file name; None when there is none
+    start_shown: bool = True  # False when the start frame is a URL or could not be read
 
 
 @dataclass(slots=True)
@@ -77,12 +80,22 @@ class Fonts:
 
 
 def _load_font(px: int, bold: bool) -> Font:
+    path = _font_path(bold)
+    if path is None:
+        return ImageFont.load_default(size=px)
+    return ImageFont.truetype(path, px, layout_engine=ImageFont.Layout.BASIC)
+
+
+@functools.cache
+def _font_path(bold: bool) -> str | None:
+    """The installed DejaVu Sans file (regular or bold), found once; None if there is none."""
     for name in _FONT_FILES[bold]:
         try:
-            return ImageFont.truetype(name, px, layout_engine=ImageFont.Layout.BASIC)
+            font = ImageFont.truetype(name, 12)
         except OSError:
             continue
-    return ImageFont.load_default(size=px)
+        return str(font.path)
+    return None
 
 
 def seed_bytes(shot_id: str) -> bytes:
@@ -107,6 +120,7 @@ def render_background(start: Path | None, size: tuple[int, int], shot_id: str, n
 
 
 def _open_rgb(path: Path) -> Image.Image | None:
+    """The picture at ``path`` upright in RGB, or None if it cannot be read."""
     try:
         with Image.open(path) as im:
             im.draft("RGB", (4096, 4096))
@@ -145,18 +159,18 @@ def gradient(size: tuple[int, int], shot_id: str, number: int) -> Image.Image:
         rgb += (np.exp(-d2 / (2 * r * r)) * (18 + seed[16 + i] % 16))[..., None]
     vignette = 1 - 0.35 * (((xn - 0.5) * 2) ** 2 + ((yn - 0.5) * 2) ** 2) / 2
     rgb *= vignette[..., None]
-    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB").resize(size, Image.Resampling.BICUBIC)
-    _draw_watermark(img, f"{number:02d}", seed)
+    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).resize(size, Image.Resampling.BICUBIC)
+    _draw_watermark(img, f"{number:02d}")
     return img
 
 
-def _draw_watermark(img: Image.Image, text: str, seed: bytes) -> None:
+def _draw_watermark(img: Image.Image, text: str) -> None:
     """A large faint shot number, so the push-in reads even on a plain gradient."""
     fonts = Fonts(min(img.size) / 720)
-    font = fonts.get(300, bold=True)
+    font = fonts.get(260, bold=True)
     layer = Image.new("L", img.size, 0)
     draw = ImageDraw.Draw(layer)
-    draw.text((img.width / 2, img.height / 2), text, font=font, fill=34, anchor="mm")
+    draw.text((img.width / 2, img.height * 0.4), text, font=font, fill=34, anchor="mm")
     img.paste(Image.new("RGB", img.size, (255, 255, 255)), (0, 0), layer)
 
 
@@ -198,7 +212,7 @@ class Layout:
     @property
     def tile_size(self) -> int:
         """Side of a thumbnail's picture."""
-        return self.px(132 if self.portrait else 112)
+        return self.px(132 if self.portrait else 120)
 
 
 def render_overlay(card: Card, size: tuple[int, int]) -> Image.Image:
@@ -208,16 +222,36 @@ def render_overlay(card: Card, size: tuple[int, int]) -> Image.Image:
     img = Image.new("RGBA", size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
     header_bottom = _draw_header(draw, card, layout, fonts)
-    panel_top = _draw_prompt(img, card.prompt, layout, fonts, header_bottom)
+    panel_top = _draw_prompt(img, card.prompt, layout, fonts)
     _draw_tiles(img, card.tiles, layout, fonts, panel_top)
     _draw_progress_track(draw, card.duration, layout)
-    if card.start_note:
-        font = fonts.get(20)
-        draw.text((layout.margin, header_bottom + layout.px(12)), card.start_note, font=font, fill=MUTED)
+    if card.start_name:
+        _draw_start_caption(img, card, layout, fonts, header_bottom)
     return img
 
 
+def _draw_start_caption(img: Image.Image, card: Card, layout: Layout, fonts: Fonts, header_bottom: int) -> None:
+    """A small line under the header naming the start frame (the picture behind the card)."""
+    draw = ImageDraw.Draw(img)
+    font, tag_font = fonts.get(17), fonts.get(17, bold=True)
+    intro = "start frame" if card.start_shown else "start frame (not shown)"
+    runs = [(intro + "  ", font, MUTED)]
+    if card.start_tag:
+        runs.append((card.start_tag + "  ", tag_font, IMAGE_COLOR))
+    room = layout.width - 2 * layout.margin - layout.px(24) - sum(draw.textlength(t, font=f) for t, f, _ in runs)
+    runs.append((fit_text(draw, card.start_name or "", font, room), font, WHITE))
+    pad_x, h = layout.px(12), layout.px(30)
+    x, y = layout.margin, header_bottom + layout.px(12)
+    width = sum(draw.textlength(t, font=f) for t, f, _ in runs)
+    draw.rounded_rectangle((x, y, x + width + 2 * pad_x, y + h), radius=h // 2, fill=PANEL)
+    x += pad_x
+    for text, f, fill in runs:
+        draw.text((x, y + h / 2), text, font=f, fill=fill, anchor="lm")
+        x += draw.textlength(text, font=f)
+
+
 def _draw_header(draw: ImageDraw.ImageDraw, card: Card, layout: Layout, fonts: Fonts) -> int:
+    """The top band: shot number badge, id (and style), duration and aspect ratio; return its height."""
     h = layout.px(64)
     draw.rectangle((0, 0, layout.width, h), fill=PANEL)
     m = layout.margin
@@ -303,7 +337,7 @@ def _break_long(word: str, width: float, measure: Measure) -> list[str]:
     return pieces + ([cur] if cur else [])
 
 
-def _draw_prompt(img: Image.Image, prompt: str, layout: Layout, fonts: Fonts, header_bottom: int) -> int:
+def _draw_prompt(img: Image.Image, prompt: str, layout: Layout, fonts: Fonts) -> int:
     """Draw the prompt panel at the bottom; return its top edge."""
     m = layout.margin
     pad = layout.px(18)
@@ -371,6 +405,7 @@ def _draw_tiles(img: Image.Image, tiles: tuple[Tile, ...], layout: Layout, fonts
 
 
 def _draw_tile(img: Image.Image, tile: Tile, pos: tuple[int, int], side: int, cap_h: int, layout: Layout, fonts: Fonts) -> None:
+    """One reference: its picture (or a placeholder), framed in its tag's colour, tag and name below."""
     x, y = pos
     radius = layout.px(10)
     color = ELEMENT_COLOR if tile.kind == "element" else IMAGE_COLOR
@@ -387,7 +422,8 @@ def _draw_tile(img: Image.Image, tile: Tile, pos: tuple[int, int], side: int, ca
     draw.rounded_rectangle((x, y, x + side, y + side + cap_h), radius=radius, outline=color, width=border)
     pad = layout.px(8)
     tag_font, label_font = fonts.get(16, bold=True), fonts.get(15)
-    draw.text((x + pad, y + side + layout.px(6)), tile.tag, font=tag_font, fill=color, anchor="la")
+    tag = fit_text(draw, tile.tag, tag_font, side - 2 * pad)
+    draw.text((x + pad, y + side + layout.px(6)), tag, font=tag_font, fill=color, anchor="la")
     label = fit_text(draw, tile.label, label_font, side - 2 * pad)
     draw.text((x + pad, y + side + layout.px(26)), label, font=label_font, fill=WHITE, anchor="la")
 
@@ -398,13 +434,22 @@ def _draw_placeholder(
     """A tile for an image that is not on disk (a URL) or could not be read."""
     x, y = pos
     inset = layout.px(14)
-    draw.rectangle((x + inset, y + inset, x + side - inset, y + side - inset), outline=(*color[:3], 140), width=max(1, layout.px(2)))
-    draw.line((x + inset, y + side - inset, x + side - inset, y + inset), fill=(*color[:3], 90), width=max(1, layout.px(2)))
+    draw.rounded_rectangle(
+        (x + inset, y + inset, x + side - inset, y + side - inset),
+        radius=layout.px(6),
+        outline=_mix(color, TILE_BG, 0.6),
+        width=max(1, layout.px(2)),
+    )
     kind_font, note_font = fonts.get(18, bold=True), fonts.get(13)
     draw.text((x + side / 2, y + side / 2 - layout.px(8)), "URL" if tile.path is None else "?", font=kind_font, fill=WHITE, anchor="mm")
     if tile.note:
         note = fit_text(draw, tile.note, note_font, side - 2 * inset - layout.px(6))
         draw.text((x + side / 2, y + side / 2 + layout.px(16)), note, font=note_font, fill=MUTED, anchor="mm")
+
+
+def _mix(a: RGBA, b: RGBA, t: float) -> RGBA:
+    """An opaque colour ``t`` of the way from ``b`` to ``a`` (ImageDraw overwrites, it does not blend)."""
+    return (*(round(x * t + y * (1 - t)) for x, y in zip(a[:3], b[:3], strict=True)), 255)  # type: ignore[return-value]
 
 
 def _thumbnail(path: Path, side: int) -> Image.Image | None:
