@@ -83,6 +83,14 @@ class AssetStore:
         return ref
 
     def _make(self, path: Path, raw: str, base: Path) -> AssetRef:
+        # Containment first, existence second: a library must not learn (through "not found" or a
+        # did-you-mean listing the folder) which files exist outside its folder.
+        if not self.allow_outside and not inside_folder(path, base):
+            raise AssetProblem(
+                f"{raw!r} points outside the folder of the file that declares it",
+                "keep assets beside the file (a shared library may not read other files), "
+                "or pass --allow-outside-assets",
+            )
         if not path.exists():
             hint = None
             if path.parent.is_dir():
@@ -91,14 +99,6 @@ class AssetStore:
                 close = difflib.get_close_matches(path.name, os.listdir(path.parent), n=1)
                 hint = f"did you mean {close[0]!r}?" if close else None
             raise AssetProblem(f"asset file {raw!r} not found", hint)
-        if not self.allow_outside:
-            real, real_base = path.resolve(), base.resolve()
-            if not real.is_relative_to(real_base):
-                raise AssetProblem(
-                    f"{raw!r} points outside the folder of the file that declares it",
-                    "keep assets beside the file (a shared library may not read other files), "
-                    "or pass --allow-outside-assets",
-                )
         if not path.is_file():
             raise AssetProblem(f"{raw!r} is not a file")
         data = path.read_bytes()
@@ -106,6 +106,12 @@ class AssetStore:
         if self.check_images and digest not in self.infos:
             self.infos[digest] = check_image(data, raw)
         return AssetRef("file", str(path), _display(path, self.root), digest)
+
+
+def inside_folder(path: Path, base: Path) -> bool:
+    """True when ``path`` stays in ``base`` both as written (no ``..`` out) and after following symlinks."""
+    written, folder = Path(os.path.abspath(path)), Path(os.path.abspath(base))
+    return written.is_relative_to(folder) and path.resolve().is_relative_to(base.resolve())
 
 
 def _display(path: Path, root: Path) -> str:
