@@ -117,11 +117,22 @@ class BuildLockedError(StoryboardError):
 _SECRET_VARS = ("FAL_KEY", "FAL_KEY_SECRET", "FAL_KEY_ID")
 
 
-def redact(text: str) -> str:
-    """Replace any fal credential found in the environment by ``***``."""
+def _secrets() -> list[str]:
+    """The credentials in the environment, and each half of an ``id:secret`` key; longest first."""
+    found: set[str] = set()
     for var in _SECRET_VARS:
         secret = os.environ.get(var)
-        if secret and len(secret) >= 4 and secret in text:
+        if secret and len(secret) >= 4:
+            found.add(secret)
+            if ":" in secret:  # fal's keys are KEY_ID:KEY_SECRET: the secret half alone must not leak either
+                found.update(part for part in secret.split(":") if len(part) >= 8)
+    return sorted(found, key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """Replace any fal credential found in the environment (or either half of one) by ``***``."""
+    for secret in _secrets():
+        if secret in text:
             text = text.replace(secret, "***")
     return text
 

@@ -225,12 +225,17 @@ def read_text(path: Path, display: str) -> str:
         raise InputError(Problem(f"cannot read the file: {exc.strerror}", file=display)) from None
     if not path.is_file():
         raise InputError(Problem("not a file", file=display))
+    too_big = Problem(f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 1_000_000} MB limit", file=display,
+                      line=1, hint="a storyboard is text: is this the right file?")
     if size > MAX_FILE_BYTES:
-        raise InputError(
-            Problem(f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // 1_000_000} MB limit", file=display,
-                    line=1, hint="a storyboard is text: is this the right file?")
-        )
-    raw = path.read_bytes()
+        raise InputError(too_big)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)  # bounded even if the file grew since stat()
+    except OSError as exc:
+        raise InputError(Problem(f"cannot read the file: {exc.strerror}", file=display)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(too_big)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

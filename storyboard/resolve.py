@@ -133,8 +133,11 @@ class Resolver:
             lib_doc = load_document(path, display)
             lib_model = validate_library(lib_doc)
         except InputError as exc:
-            if exc.problems and exc.problems[0].message == "file not found":
-                self.problems.append(doc.problem(("imports", ns), f"library {rel!r} not found"))
+            first = exc.problems[0] if len(exc.problems) == 1 else None
+            if first is not None and first.line is None:  # about the file as a whole: point at the import
+                text = f"library {rel!r} not found" if first.message == "file not found" \
+                    else f"library {rel!r}: {first.message}"
+                self.problems.append(doc.problem(("imports", ns), text, first.hint))
             else:
                 self.problems.extend(exc.problems)
             return None

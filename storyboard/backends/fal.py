@@ -11,7 +11,9 @@ polling, failed downloads) and never resubmits a request that may still be runni
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +46,32 @@ def _env_number(name: str, default: float) -> float:
     if value < 0 or value != value:
         raise UsageError(f"{name}={raw!r} is not a number of seconds/retries (a number ≥ 0 is expected)")
     return value
+
+
+class _RedactingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Shows fal-client's own warnings (upload fallbacks, backup domains) with any key scrubbed.
+
+    fal-client logs through :mod:`logging` with no handler of its own, so Python's last-resort
+    handler would print the exception text raw on stderr — and a service or proxy that echoes
+    the key in an error would put it on screen. Every record now passes through :func:`redact`.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr  # the stderr of now, not of when the handler was made
+        super().emit(record)
+
+
+def _redact_fal_client_logs() -> None:
+    logger = logging.getLogger("fal_client")
+    if not any(isinstance(h, _RedactingHandler) for h in logger.handlers):
+        handler = _RedactingHandler()
+        handler.setFormatter(logging.Formatter("warning: fal-client: %(message)s"))
+        handler.setLevel(logging.WARNING)
+        logger.addHandler(handler)
+        logger.propagate = False  # not to the last-resort handler, which would print it unredacted
 
 
 def has_credentials() -> bool:
@@ -92,6 +120,7 @@ class FalBackend:
         import fal_client
         import httpx
 
+        _redact_fal_client_logs()
         self.client = fal_client.SyncClient()
         self.journal = Journal(state_dir / "journal.jsonl")
         self.uploads = UploadCache(state_dir / "uploads.json")

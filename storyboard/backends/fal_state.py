@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..cache import atomic_write_json
+from ..errors import redact
 
 UPLOAD_TTL_SECONDS = 6 * 24 * 3600
 
@@ -83,7 +84,7 @@ class Journal:
         """Record that a submission ended: ``finished`` (clip stored in the cache), ``failed`` or ``abandoned``."""
         with self._lock:
             self._append({"event": event, "key": sub.key, "request_id": sub.request_id, "t": time.time(),
-                          "detail": detail[:500]})
+                          "detail": redact(detail)[:500]})  # fal's error text may echo the key
             if self._active.get(sub.key) == sub:
                 del self._active[sub.key]
 

@@ -365,7 +365,7 @@ def test_alias_bomb_fails_fast(project: Path) -> None:
 
 def test_deep_nesting(project: Path) -> None:
     path = board(project, BASE.replace("title: Errors", "title: Errors\nvars: {x: " + "[" * 70 + "]" * 70 + "}"))
-    assert facts(path) == [("storyboard.yaml", None, None, "", "nesting deeper than 64 levels", None)]
+    assert facts(path) == [("storyboard.yaml", 3, 11, "", "nesting deeper than 64 levels", None)]
 
 
 # -- names and references (resolve.py, prompts.py) -----------------------------------------
