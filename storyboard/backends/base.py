@@ -38,6 +38,7 @@ class ShotJob:
     state_dir: Path  # a folder the backend may keep state in (journals, upload cache), per backend
     progress: ProgressSink = lambda _p: None
     cancel: threading.Event = field(default_factory=threading.Event)
+    force: bool = False  # the user asked to generate this shot again (--force)
 
     def local(self, ref: AssetRef) -> Path | None:
         """The local file behind an asset, or None for a URL."""

@@ -144,9 +144,22 @@ class FalBackend:
         if sub is not None:
             job.progress(Progress(shot.id, f"resuming request {sub.request_id} submitted earlier", state="queued"))
         else:
+            if self.journal.dangling(shot.key):
+                if not job.force:
+                    raise BackendError(
+                        f"an earlier build was stopped while submitting shot {shot.id!r}: fal may have accepted "
+                        "that request, but its id was never saved, so it is not sent again on its own (that could "
+                        "pay twice). Check your requests at https://fal.ai/dashboard/requests; to send it again, "
+                        f"run the build with --select {shot.id} --force")
+                self.journal.drop_intent(shot.key, "--force")
             request = shot.request(lambda ref: self._url(job, ref))
             self._check_cancel(job)
-            sub = self._submit(shot, request)
+            self.journal.submitting(shot.key, shot.id)
+            try:
+                sub = self._submit(shot, request)
+            except (RejectedRequestError, TransientBackendError) as exc:  # fal answered: nothing was queued
+                self.journal.drop_intent(shot.key, str(exc))
+                raise
             job.progress(Progress(shot.id, f"submitted as {sub.request_id}", state="queued"))
         result = self._wait(job, sub)
         video = (result or {}).get("video") or {}

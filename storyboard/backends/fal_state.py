@@ -42,6 +42,7 @@ class Journal:
         self.path = path
         self._lock = threading.Lock()
         self._active: dict[str, Submission] = {}
+        self._intents: set[str] = set()  # keys being submitted whose request id was never written
         self._load()
 
     def _load(self) -> None:
@@ -53,7 +54,12 @@ class Journal:
                     e = json.loads(line)
                 except ValueError:
                     continue  # a line torn by a crash: everything before it still counts
-                if e.get("event") == "submitted":
+                if e.get("event") == "submitting":
+                    self._intents.add(e["key"])
+                elif e.get("event") == "intent_dropped":
+                    self._intents.discard(e["key"])
+                elif e.get("event") == "submitted":
+                    self._intents.discard(e["key"])
                     self._active[e["key"]] = Submission(e["key"], e["shot"], e["endpoint"], e["request_id"], e["t"])
                 elif e.get("event") in ("finished", "failed", "abandoned"):
                     current = self._active.get(e["key"])
@@ -73,12 +79,30 @@ class Journal:
             f.flush()
             os.fsync(f.fileno())
 
+    def dangling(self, key: str) -> bool:
+        """True when an earlier build was stopped between sending ``key``'s request and saving its id."""
+        with self._lock:
+            return key in self._intents
+
+    def submitting(self, key: str, shot: str) -> None:
+        """Record durably that ``key``'s request is about to be sent (closed by submitted or dropped)."""
+        with self._lock:
+            self._append({"event": "submitting", "key": key, "shot": shot, "t": time.time()})
+            self._intents.add(key)
+
+    def drop_intent(self, key: str, why: str) -> None:
+        """The request certainly did not reach fal's queue (or the user chose to send it again)."""
+        with self._lock:
+            self._append({"event": "intent_dropped", "key": key, "t": time.time(), "detail": redact(why)[:200]})
+            self._intents.discard(key)
+
     def submitted(self, sub: Submission) -> None:
         """Record a submission durably (before waiting on it)."""
         with self._lock:
             self._append({"event": "submitted", "key": sub.key, "shot": sub.shot, "endpoint": sub.endpoint,
                           "request_id": sub.request_id, "t": sub.submitted_at})
             self._active[sub.key] = sub
+            self._intents.discard(sub.key)
 
     def ended(self, sub: Submission, event: str, detail: str = "") -> None:
         """Record that a submission ended: ``finished`` (clip stored in the cache), ``failed`` or ``abandoned``."""

@@ -173,3 +173,28 @@ def test_cost_and_max_cost(example, fake_fal):
 
 
 # The key's absence from output, files and fal's records: tests/e2e/test_secrets.py.
+
+
+def test_a_kill_while_submitting_holds_the_shot_until_forced(example, fake_fal):
+    sb = example("greenhouse")
+    journal = sb.parent / ".storyboard" / "cache" / "fal" / "state" / "journal.jsonl"
+    assert build(sb, fake_fal, "--select", "arrival").returncode == 0
+    key = next(json.loads(line)["key"] for line in journal.read_text().splitlines()
+               if json.loads(line).get("shot") == "arrival")
+    # what a build killed between sending memory's request and saving its id leaves behind
+    from storyboard.compile import compile_file
+
+    memory_key = compile_file(sb).shot("memory").key
+    with open(journal, "a") as f:
+        f.write(json.dumps({"event": "submitting", "key": memory_key, "shot": "memory", "t": 0}) + "\n")
+    fake_fal.reset()
+    held = build(sb, fake_fal)
+    assert held.returncode == 1
+    assert "stopped while submitting shot 'memory'" in held.stderr and "--select memory --force" in held.stderr
+    assert not any("Fifty years later" in s.body["prompt"] for s in fake_fal.submissions)
+    assert results(sb.parent / "build")["memory"]["status"] == "failed"
+    forced = build(sb, fake_fal, "--select", "memory", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert sum("Fifty years later" in s.body["prompt"] for s in fake_fal.submissions) == 1
+    assert key  # arrival's own request was journalled as submitted, then finished
+    assert build(sb, fake_fal).returncode == 0
