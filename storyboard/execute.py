@@ -1,6 +1,6 @@
 """Walk the plan: cache hit or backend call per shot, in dependency order, with bounded concurrency.
 
-A shot starts as soon as the shots it continues from are done (not when a whole "level"
+A shot starts as soon as the shots it continues from are done and their last frames extracted (not when a whole "level"
 ends); among ready shots the one with the longest chain of work behind it goes first. A
 failed shot skips only what depends on it. Ctrl-C sets the cancel flag, waits briefly for
 running shots and keeps everything finished (the cache is written atomically).
@@ -128,34 +128,51 @@ class Executor:
             else:
                 self.on_event(Event(s.id, "waiting", "after " + ", ".join(sorted(waiting_on[s.id]))))
         running: dict[Future[ShotResult], str] = {}
+        # Last frames are extracted outside the generation slots: a shot's slot is free for the next
+        # generation as soon as its clip is stored, and the shots continuing from it become ready
+        # when their frame is there.
+        framing: dict[Future[Path], str] = {}
         pool = ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="shot")
+        frames = ThreadPoolExecutor(max_workers=max(1, self.options.jobs), thread_name_prefix="frame")
         try:
-            while ready or running:
+            while ready or running or framing:
                 while ready and len(running) < self.options.jobs and not self.cancel.is_set():
                     _, _, sid = heapq.heappop(ready)
                     running[pool.submit(self._run_shot, self.by_id[sid])] = sid
-                if not running:
+                if not running and not framing:
                     break
-                finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+                finished, _ = wait([*running, *framing], timeout=0.2, return_when=FIRST_COMPLETED)
                 for fut in finished:
+                    if fut in framing:
+                        # a failed extraction is tried again by each dependent, which fails on its own
+                        fut.exception()
+                        self._release(framing.pop(fut), waiting_on, ready)
+                        continue
                     sid = running.pop(fut)
                     result = fut.result()
                     st.results[sid] = result
                     if result.status in ("generated", "cached"):
                         st.done.add(sid)
-                        for dep in self.dependents[sid]:
-                            if dep in waiting_on:
-                                waiting_on[dep].discard(sid)
-                                if not waiting_on[dep]:
-                                    heapq.heappush(ready, (-self.priority[dep], self.by_id[dep].index, dep))
+                        if self.dependents[sid]:  # extracted now, while the clip is hot, even for shots not built now
+                            framing[frames.submit(self.frame, self.by_id[sid])] = sid
                     else:
                         self._skip_dependents(sid, waiting_on, st)
         except BaseException:
             self.cancel.set()
             pool.shutdown(wait=True, cancel_futures=True)
+            frames.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+        frames.shutdown(wait=True)
         return st.results
+
+    def _release(self, sid: str, waiting_on: dict[str, set[str]], ready: list[tuple[float, int, str]]) -> None:
+        """``sid`` is built and its last frame extracted: the shots waiting only on it become ready."""
+        for dep in self.dependents[sid]:
+            if dep in waiting_on:
+                waiting_on[dep].discard(sid)
+                if not waiting_on[dep]:
+                    heapq.heappush(ready, (-self.priority[dep], self.by_id[dep].index, dep))
 
     def _skip_dependents(self, failed: str, waiting_on: dict[str, set[str]], st: _State) -> None:
         stack = [d for d in self.dependents[failed] if d in waiting_on]
@@ -209,7 +226,7 @@ class Executor:
         tmp = self.cache.temp_path(shot.key)
         job = ShotJob(
             shot=shot, dest=tmp, local_files=local, state_dir=self.cache.state_dir,
-            progress=self.progress_sink(), cancel=self.cancel,
+            progress=self.progress_sink(), cancel=self.cancel, force=shot.id in self.options.force,
         )
         try:
             self.backend.generate(job)
@@ -243,8 +260,6 @@ class Executor:
         place_file(clip, self.shots_dir / f"{shot.id}.mp4")
         upstream = {u: self.by_id[u].key for u in shot.depends_on}
         atomic_write_json(self.shots_dir / f"{shot.id}.json", {"key": shot.key, "inputs": shot.inputs(upstream)})
-        if self.dependents[shot.id]:
-            self.frame(shot)  # extract now, while the clip is hot, for the shots that continue from it
 
     def progress_sink(self) -> Callable[[Progress], None]:
         """A ProgressSink that forwards backend progress as events."""
