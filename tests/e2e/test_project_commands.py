@@ -69,7 +69,8 @@ def test_select_builds_only_the_selection_and_stitches_only_when_complete(exampl
     # arrival is excluded, but orbit needs its last frame and nothing is cached: it is listed as needed
     assert [(s["id"], s["selected"]) for s in listed["shots"]] == [("arrival", False), ("orbit", True), ("memory", True)]
     listed = json.loads(run_cli("ls", str(sb), "--select", "object:stone", "--json").stdout)
-    assert [s["id"] for s in listed["shots"]] == ["orbit", "memory", "keepsake"]
+    assert [s["id"] for s in listed["shots"] if s["selected"]] == ["orbit", "memory", "keepsake"]
+    assert [s["id"] for s in listed["shots"] if not s["selected"]] == ["arrival"]  # orbit's start frame
     listed = json.loads(run_cli("ls", str(sb), "--select", "character:old_mira", "--json").stdout)
     assert [s["id"] for s in listed["shots"]] == ["memory"]
 
