@@ -123,7 +123,9 @@ def moviepy_concat(clips: Sequence[Path], out: Path, crossfade: float = 0.0) -> 
             film = concatenate_videoclips(parts, method="compose", padding=-crossfade)
         else:
             film = concatenate_videoclips(sources)
-        film.write_videofile(str(out), codec="libx264", audio_codec="aac", logger=None)
+        # moviepy writes its temp audio into the working directory unless told where
+        film.write_videofile(str(out), codec="libx264", audio_codec="aac", logger=None,
+                             temp_audiofile=str(out.with_name(out.stem + "_tmp_audio.m4a")))
     finally:
         for c in sources:
             c.close()

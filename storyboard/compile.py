@@ -7,10 +7,7 @@ storyboard, its libraries and asset bytes; never the network, the cache or the c
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +17,7 @@ from .errors import InputError, Problem
 from .graph import continuity_cycle, format_cycle, topological_shots
 from .load import Document, load_document
 from .models import ModelInfo, find_model, known_names
-from .plan import AssetRef, FilmPlan, Plan, ShotPlan, SourceLocation, Transition, shot_key
+from .plan import AssetRef, FilmPlan, Plan, ShotPlan, SourceLocation, Transition, gc_paused, shot_key
 from .prompts import PromptError, Renderer, TagMapper
 from .resolve import Asset, Resolved, Resolver
 from .spec import RESERVED_VARS, Shot, Storyboard, TransitionField
@@ -53,22 +50,9 @@ class CompileContext:
     store: AssetStore
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: compiling allocates many objects and no cycles worth
-    collecting, and the collector's repeated passes over them tripled the time of a 10,000-shot compile."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def compile_with_context(path: Path | str, options: CompileOptions | None = None) -> tuple[Plan, CompileContext]:
     """Compile and also return the loaded document, model and resolved assets."""
-    with _gc_paused():
+    with gc_paused():
         return _compile(path, options)
 
 

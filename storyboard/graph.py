@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from .plan import Plan
+
+if TYPE_CHECKING:  # networkx is imported where a graph is built: compiling needs it only for a cycle
+    import networkx as nx
 
 
 def continuity_cycle(edges: Iterable[tuple[str, str]], nodes: Iterable[str]) -> list[str] | None:
     """A cycle among shots as ``[a, b, a]`` given edges ``upstream → shot``, or None."""
+    import networkx as nx
+
     g = nx.DiGraph()
     g.add_nodes_from(nodes)
     g.add_edges_from(edges)
@@ -56,6 +60,8 @@ def topological_shots(deps: dict[str, tuple[str, ...]], order: list[str]) -> lis
 
 def build_graph(plan: Plan) -> nx.DiGraph:
     """The whole build as a DAG: uploads → generations → frames → generations …, all → film."""
+    import networkx as nx
+
     g = nx.DiGraph()
     g.add_node("film", kind="film", label=plan.film.output)
     for shot in plan.shots:
