@@ -1,9 +1,10 @@
 """Walk the plan: cache hit or backend call per shot, in dependency order, with bounded concurrency.
 
-A shot starts as soon as the shots it continues from are done and their last frames extracted (not when a whole "level"
-ends); among ready shots the one with the longest chain of work behind it goes first. A
-failed shot skips only what depends on it. Ctrl-C sets the cancel flag, waits briefly for
-running shots and keeps everything finished (the cache is written atomically).
+A shot starts as soon as the shots it continues from are done and their last frames extracted
+(not when a whole "level" ends); among ready shots the one with the longest chain of work
+behind it goes first. Last frames are extracted beside the generation slots, so ``jobs`` bounds
+generations only. A failed shot skips only what depends on it. Ctrl-C sets the cancel flag,
+waits briefly for running shots and keeps everything finished (the cache is written atomically).
 """
 
 from __future__ import annotations

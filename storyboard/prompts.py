@@ -10,7 +10,6 @@ Mapping follows the format contract's "How a shot compiles into one request".
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -23,10 +23,15 @@ The tree (paths relative to the project folder)::
 
 from __future__ import annotations
 
+import signal
 import struct
 import textwrap
+import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -147,3 +152,22 @@ def write_storyboard(directory: Path, yaml_text: str, name: str = "storyboard.ya
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(yaml_text).lstrip("\n"), encoding="utf-8")
     return path
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Fail instead of hanging: SIGALRM after ``seconds`` (no limit without SIGALRM or off the main thread)."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError(f"took over {seconds} s: a hang?")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -22,10 +22,6 @@ import os
 import random
 import re
 import shutil
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +29,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sbtest import build_project, draw
+from sbtest import build_project, draw, time_limit
 from typer.testing import CliRunner
 
 from storyboard.cli import app
@@ -175,23 +171,6 @@ COMMANDS = ("validate", "compile")
 TIME_LIMIT = 20.0  # seconds per in-process run: the slowest case (an alias bomb) takes about one
 
 
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Fail instead of hanging: SIGALRM after ``seconds`` (where there is SIGALRM and we are the main thread)."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"took over {seconds} s: a hang?")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def make_generated(root: Path) -> None:

@@ -18,16 +18,14 @@ import json
 import os
 import re
 import shutil
-import signal
 import string
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from sbtest import time_limit
 import yaml
 from hypothesis import HealthCheck, assume, event, example, given, note, settings
 from hypothesis import strategies as st
@@ -319,23 +317,6 @@ VOCABULARY = sorted(set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", VALID))) + ["0", "
 YAML_CHARS = " \t\n\r:-?[]{},#&*!|>'\"%@`.0123456789abcxyz_é\ufeff\x00\x85"
 
 
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Fail instead of hanging: SIGALRM after ``seconds`` (no limit where there is no SIGALRM)."""
-    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"compiling took over {seconds} s: a hang?")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def compile_or_input_error(path: Path) -> Plan | None:
