@@ -170,6 +170,9 @@ def test_cost_and_max_cost(example, fake_fal):
     assert build(sb, fake_fal, "--max-cost", "5").returncode == 0
     est = json.loads(run_cli("cost", str(sb), "--json", env=fal_env(fake_fal)).stdout)
     assert est["total"] == 0 and all(s["cached"] for s in est["shots"])
+    # --force pays again: the cache does not make it look free
+    forced = build(sb, fake_fal, "--force", "--max-cost", "1.00")
+    assert forced.returncode == 2 and "over --max-cost" in forced.stderr
 
 
 # The key's absence from output, files and fal's records: tests/e2e/test_secrets.py.
