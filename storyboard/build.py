@@ -21,7 +21,7 @@ from typing import Any
 from . import __version__
 from .backends import cache_namespace, make_backend
 from .backends.base import Backend
-from .cache import Cache, atomic_write_json, make_readable, place_file
+from .cache import Cache, atomic_write_json, hold_lock, make_readable, place_file, release_lock
 from .errors import UsageError, redact
 from .execute import EventSink, ExecuteOptions, Executor, ShotResult
 from .graph import build_graph
@@ -91,7 +91,11 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
             raise UsageError(f"unknown shot(s) selected: {', '.join(unknown)}")
     backend = backend or make_backend(options.backend, **options.backend_options)
     cache.lock()
+    build_lock = None
     try:
+        # the build folder too: builds with other backends or caches must not interleave their outputs
+        build_lock = hold_lock(build_dir / ".lock", f"the build folder {build_dir}",
+                               "wait for it to finish, or build into another folder with --out")
         cache.sweep_temps()
         (build_dir / "shots").mkdir(parents=True, exist_ok=True)
         write_manifest(plan, build_dir, options.backend)
@@ -113,6 +117,7 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
         return BuildOutcome(results, film, build_dir, time.monotonic() - t0, note, list(cache.warnings))
     finally:
         backend.close()
+        release_lock(build_lock)
         cache.unlock()
 
 

@@ -184,33 +184,13 @@ class Cache:
     # -- locking -------------------------------------------------------------------------
     def lock(self) -> None:
         """Take this backend's cache for one build; BuildLockedError if another build holds it."""
-        self.base.mkdir(parents=True, exist_ok=True)
-        path = self.base / ".lock"
-        f = open(path, "a+", encoding="utf-8")
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            f.seek(0)
-            holder = f.read().strip() or "?"
-            f.close()
-            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise BuildLockedError(
-                    f"another build is using the cache {self.base} (pid {holder}); "
-                    "wait for it to finish, or give this one its own --cache-dir"
-                ) from None
-            raise
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        self._lock_file = f
+        self._lock_file = hold_lock(self.base / ".lock", f"the cache {self.base}",
+                                    "wait for it to finish, or give this one its own --cache-dir")
 
     def unlock(self) -> None:
         """Release the build lock."""
-        if self._lock_file is not None:
-            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
-            self._lock_file.close()
-            self._lock_file = None
+        release_lock(self._lock_file)
+        self._lock_file = None
 
     def sweep_temps(self) -> int:
         """Remove temp files left by killed builds (only while holding the lock); return how many."""
@@ -222,3 +202,33 @@ class Cache:
                 p.unlink(missing_ok=True)
                 n += 1
         return n
+
+
+def hold_lock(path: Path, what: str, advice: str) -> IO[str]:
+    """An exclusive, non-blocking flock on ``path`` (released by the kernel if the process dies).
+
+    BuildLockedError naming ``what``, the holder's pid and ``advice`` when another process holds it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        f.seek(0)
+        holder = f.read().strip() or "?"
+        f.close()
+        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            raise BuildLockedError(f"another build is using {what} (pid {holder}); {advice}") from None
+        raise
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
+def release_lock(f: IO[str] | None) -> None:
+    """Release a lock taken with :func:`hold_lock` (None is fine)."""
+    if f is not None:
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        f.close()

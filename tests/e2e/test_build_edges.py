@@ -127,3 +127,23 @@ def test_first_shot_transition_is_a_cut_and_none_renders_as_nothing(project):
     assert plan.shots[0].transition.type == "cut"
     assert plan.shots[0].prompt == "@Element1 waves."
     assert os.environ.get("FAL_KEY") is None
+
+
+def test_two_backends_building_into_one_folder_do_not_interleave(project, tmp_path):
+    sb = write_storyboard(project, DISTINCT)
+    log = tmp_path / "renders.log"
+    env = cli_env({"STORYBOARD_TEST_SLEEP": "30", "STORYBOARD_TEST_LOG": str(log)})
+    slow = subprocess.Popen([sys.executable, "-m", "storyboard", "build", str(sb), "-b", "support.backends:SlowBackend"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not log.exists():
+            time.sleep(0.05)
+        assert log.exists(), "the slow build never started"
+        other = run_cli("build", str(sb))  # the preview backend: another cache, the same build folder
+        assert other.returncode == 1
+        assert "another build is using the build folder" in other.stderr and "--out" in other.stderr
+    finally:
+        os.killpg(slow.pid, signal.SIGKILL)
+        slow.wait(timeout=10)
+    assert run_cli("build", str(sb)).returncode == 0  # the lock died with the killed build
