@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import shlex
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from storyboard.backends.base import Backend  # noqa: E402
 from storyboard.cache import Cache  # noqa: E402
 from storyboard.compile import compile_file  # noqa: E402
 from storyboard.execute import ExecuteOptions, Executor  # noqa: E402
+from storyboard.backends.fakefal import patched_environ  # noqa: E402
 from storyboard.plan import Plan  # noqa: E402
 
 CHAINS, LENGTH, DURATION = 10, 4, 5
@@ -121,21 +121,6 @@ def fake_fal_process(latency: float, jobs: int) -> Iterator[dict[str, str]]:
             proc.wait()
 
 
-@contextlib.contextmanager
-def environ(changes: dict[str, str]) -> Iterator[None]:
-    """``os.environ`` with ``changes`` applied for the block (fal-client reads it at its first call)."""
-    saved = {name: os.environ.get(name) for name in changes}
-    os.environ.update(changes)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _fal_makespan(plan: Plan, warm_up: Plan, latency: float, jobs: int, work: Path) -> float:
     """The makespan through the fal backend against a fake fal (own process) with ``concurrency=jobs``.
 
@@ -145,7 +130,7 @@ def _fal_makespan(plan: Plan, warm_up: Plan, latency: float, jobs: int, work: Pa
     """
     from storyboard.backends.fal import FalBackend
 
-    with fake_fal_process(latency, jobs) as env, environ(env):
+    with fake_fal_process(latency, jobs) as env, patched_environ(env):
         for name, this in (("warm-up", warm_up), ("timed", plan)):
             backend = FalBackend(poll_seconds=0.05, backoff=0.05)
             try:

@@ -43,7 +43,8 @@ from .server import (
 from .video import Download, MediaStore, Upload
 
 __all__ = [
-    "ENDPOINTS", "FAULT_KINDS", "PHASES", "Call", "Download", "FakeFal", "Fault", "Submission", "Upload", "start",
+    "ENDPOINTS", "FAULT_KINDS", "PHASES", "Call", "Download", "FakeFal", "Fault", "Submission", "Upload", "patched_environ",
+    "start",
 ]
 
 _LOCAL_HOSTS = ("127.0.0.1", "localhost")
@@ -74,6 +75,22 @@ class Submission:
     request_id: str
     body: dict[str, Any]
     time: float
+
+
+@contextlib.contextmanager
+def patched_environ(changes: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``changes`` applied for the block, restored afterwards (also for a fake
+    running in another process, whose ``env`` a caller received)."""
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class FakeFal:
@@ -187,16 +204,8 @@ class FakeFal:
         ``fal_client.submit`` & co. share one client, set up at the first of them.
         """
         changes = self.client_env(fal_key)
-        saved = {name: os.environ.get(name) for name in changes}
-        os.environ.update(changes)
-        try:
+        with patched_environ(changes):
             yield changes
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
     # -- steering and inspecting ----------------------------------------------------------
 
