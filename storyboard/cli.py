@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from .errors import InputError, StoryboardError, redact
+from .errors import InputError, StoryboardError, redact, relpath
 from .terminal import Terminal
 
 app = typer.Typer(
@@ -220,7 +220,7 @@ def build(
     summary = (f"{outcome.count('generated')} generated, {outcome.count('cached')} cached, "
                f"{len(failed)} failed, {len(skipped)} skipped in {outcome.seconds:.1f} s")
     if outcome.film is not None:
-        summary += f" — film: {_rel(outcome.film)}"
+        summary += f" — film: {relpath(outcome.film)}"
     elif outcome.film_note:
         summary += f" — {outcome.film_note}"
     if failed or skipped:
@@ -277,13 +277,6 @@ def cost(
     term.data(f"total: ${est.total:.2f} for {sum(s.seconds for s in est.shots if not s.cached)} s not yet generated")
     if est.unpriced:
         term.warning(f"no price known for: {', '.join(est.unpriced)}; add one with --prices")
-
-
-def _rel(path: Path) -> str:
-    import os
-
-    rel = os.path.relpath(path)
-    return rel if not rel.startswith("../..") else str(path)
 
 
 def main() -> None:

@@ -7,13 +7,12 @@ storyboard, its libraries and asset bytes; never the network, the cache or the c
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .assets import AssetStore, frame_ref
-from .errors import InputError, Problem
+from .errors import InputError, Problem, relpath
 from .graph import continuity_cycle, format_cycle, topological_shots
 from .load import Document, load_document
 from .models import ModelInfo, find_model, known_names
@@ -59,7 +58,7 @@ def compile_with_context(path: Path | str, options: CompileOptions | None = None
 def _compile(path: Path | str, options: CompileOptions | None) -> tuple[Plan, CompileContext]:
     options = options or CompileOptions()
     path = Path(path)
-    display = _display(path)
+    display = relpath(path)
     doc = load_document(path, display)
     model = validate_storyboard(doc)
     root = path.parent.absolute()
@@ -77,14 +76,6 @@ def _compile(path: Path | str, options: CompileOptions | None) -> tuple[Plan, Co
         raise InputError(merged) from None
     plan = _ShotCompiler(doc, model, resolved, root, problems).run()
     return plan, CompileContext(doc, model, resolved, store)
-
-
-def _display(path: Path) -> str:
-    try:
-        rel = os.path.relpath(path)
-        return rel if not rel.startswith("../../") else str(path)
-    except ValueError:  # pragma: no cover
-        return str(path)
 
 
 def _a(noun: str) -> str:

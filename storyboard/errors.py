@@ -137,15 +137,14 @@ def redact(text: str) -> str:
     return text
 
 
-def relpath(path: Path | str, start: Path | str | None = None) -> str:
-    """A path as the user would like to read it: relative to ``start`` (or cwd) when below it."""
-    p = Path(path)
-    base = Path(start) if start is not None else Path.cwd()
+def relpath(path: Path | str) -> str:
+    """A path as the user would like to read it: relative to the working directory, unless that
+    climbs two folders or more (then the path as given)."""
     try:
-        rel = os.path.relpath(p, base)
+        rel = os.path.relpath(path)
     except ValueError:  # another drive on Windows
-        return str(p)
-    return str(p) if rel.startswith(os.path.join("..", "..", "..")) else rel
+        return str(path)
+    return str(path) if rel.startswith(os.path.join("..", "..", "")) else rel
 
 
 __all__ = [

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .backends.base import Backend, Progress, ShotJob
@@ -59,12 +59,6 @@ class ExecuteOptions:
     jobs: int = 2
     force: frozenset[str] = frozenset()  # shot ids to regenerate even when cached
     only: frozenset[str] | None = None  # shot ids to build (None: all)
-
-
-@dataclass
-class _State:
-    results: dict[str, ShotResult] = field(default_factory=dict)
-    done: set[str] = field(default_factory=set)  # finished well (generated or cached)
 
 
 def shots_to_build(plan: Plan, only: frozenset[str] | set[str] | None, cache: Cache) -> list[ShotPlan]:
@@ -120,7 +114,6 @@ class Executor:
         """Build the selected shots; returns results by shot id (KeyboardInterrupt propagates)."""
         shots = self.selected()
         todo = {s.id for s in shots}
-        st = _State(results=self.results)
         waiting_on = {s.id: {u for u in s.depends_on if u in todo} for s in shots}
         ready: list[tuple[float, int, str]] = []
         for s in shots:
@@ -151,13 +144,12 @@ class Executor:
                         continue
                     sid = running.pop(fut)
                     result = fut.result()
-                    st.results[sid] = result
+                    self.results[sid] = result
                     if result.status in ("generated", "cached"):
-                        st.done.add(sid)
                         if self.dependents[sid]:  # extracted now, while the clip is hot, even for shots not built now
                             framing[frames.submit(self.frame, self.by_id[sid])] = sid
                     else:
-                        self._skip_dependents(sid, waiting_on, st)
+                        self._skip_dependents(sid, waiting_on)
         except BaseException:
             self.cancel.set()
             pool.shutdown(wait=True, cancel_futures=True)
@@ -165,7 +157,7 @@ class Executor:
             raise
         pool.shutdown(wait=True)
         frames.shutdown(wait=True)
-        return st.results
+        return self.results
 
     def _release(self, sid: str, waiting_on: dict[str, set[str]], ready: list[tuple[float, int, str]]) -> None:
         """``sid`` is built and its last frame extracted: the shots waiting only on it become ready."""
@@ -175,14 +167,14 @@ class Executor:
                 if not waiting_on[dep]:
                     heapq.heappush(ready, (-self.priority[dep], self.by_id[dep].index, dep))
 
-    def _skip_dependents(self, failed: str, waiting_on: dict[str, set[str]], st: _State) -> None:
+    def _skip_dependents(self, failed: str, waiting_on: dict[str, set[str]]) -> None:
         stack = [d for d in self.dependents[failed] if d in waiting_on]
         while stack:
             sid = stack.pop()
-            if sid in st.results:
+            if sid in self.results:
                 continue
             reason = f"{failed!r} failed" if failed in self.by_id[sid].depends_on else "a shot it continues from failed"
-            st.results[sid] = ShotResult(sid, self.by_id[sid].key, "skipped", error=reason)
+            self.results[sid] = ShotResult(sid, self.by_id[sid].key, "skipped", error=reason)
             self.on_event(Event(sid, "skipped", reason))
             stack.extend(d for d in self.dependents[sid] if d in waiting_on)
 
