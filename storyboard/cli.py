@@ -197,10 +197,11 @@ def build(
             term.warning("the selection matches no shot; nothing to build")
             raise typer.Exit(0)
     options = BuildOptions(backend=name, jobs=jobs or 2, force=force, only=only, out_dir=out, cache_dir=cache_dir)
-    building = shots_to_build(plan, only, open_cache(plan, cache_dir, name))
+    cache = open_cache(plan, cache_dir, name)
+    building = shots_to_build(plan, only, cache)
     if max_cost is not None:
         # with --force nothing counts as already paid
-        est = estimate(plan, None if force else open_cache(plan, cache_dir, name), load_prices(prices),
+        est = estimate(plan, None if force else cache, load_prices(prices),
                        {s.id for s in building} if only else None)
         if name == "preview":
             term.detail("preview builds cost nothing; --max-cost only guards paid backends")
