@@ -22,7 +22,7 @@ from pathlib import Path
 
 from storyboard.backends.base import Progress, ShotJob
 from storyboard.errors import BackendError
-from storyboard.media import run_ffmpeg
+from storyboard.media.ffmpeg import run_ffmpeg
 from storyboard.plan import Plan, ShotPlan
 
 TINY_SIZE = (128, 72)
@@ -36,9 +36,27 @@ def tiny_clip(folder: Path, duration: int, size: tuple[int, int] = TINY_SIZE, fp
         if not path.exists():
             folder.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.mp4")
-            run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=s={size[0]}x{size[1]}:r={fps}:d={duration}",
-                        "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(2 * fps),
-                        "-an", "-f", "mp4", str(tmp)], what="bench tiny clip")
+            run_ffmpeg(
+                [
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    f"testsrc2=s={size[0]}x{size[1]}:r={fps}:d={duration}",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "ultrafast",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-g",
+                    str(2 * fps),
+                    "-an",
+                    "-f",
+                    "mp4",
+                    str(tmp),
+                ],
+                what="bench tiny clip",
+            )
             os.replace(tmp, path)
     return path
 

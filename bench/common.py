@@ -23,8 +23,18 @@ ROW_KEYS = ("name", "ours", "baseline", "ratio", "unit", "goal", "met")
 NO_GOAL = "—"
 
 
-def row(name: str, ours: float, baseline: float | None, unit: str, goal: str, met: bool | None,
-        *, ratio: float | None = None, digits: int = 3, **extra: Any) -> dict[str, Any]:
+def row(
+    name: str,
+    ours: float,
+    baseline: float | None,
+    unit: str,
+    goal: str,
+    met: bool | None,
+    *,
+    ratio: float | None = None,
+    digits: int = 3,
+    **extra: Any,
+) -> dict[str, Any]:
     """One result row.
 
     ``ratio`` defaults to ``ours / baseline`` when there is a baseline. ``met`` None means the row
@@ -105,8 +115,10 @@ def machine() -> str:
                 break
     except OSError:  # pragma: no cover
         pass
-    return (f"{cpu}, {cores} cores (nproc){mem}, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{cpu}, {cores} cores (nproc){mem}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def _fmt(value: float | None, unit: str = "") -> str:
@@ -134,7 +146,9 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     right = {1, 2, 3}
 
     def fmt(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
 
     out = [fmt(headers), fmt(["-" * w for w in widths])]
     out += [fmt(line) for line in lines]

@@ -10,7 +10,7 @@ Measured: the wall time of the whole process ``storyboard compile FILE --json > 
 (interpreter start, imports, compile, JSON out), median of 3 runs after one warm-up, against the
 baseline: a whole process that only loads the same YAML with ``yaml.CSafeLoader``, timed in
 turn with it. Peak memory is the child's ``ru_maxrss``, read by a wrapper that calls
-``storyboard.cli.main()`` itself. Goals (from 10,000 shots up; below that both processes are
+``storyboard.cli.app.main()`` itself. Goals (from 10,000 shots up; below that both processes are
 mostly interpreter start-up and imports, and the ratio is reported without a goal): 10,000 shots
 in ≤ 2 s, ≤ 5× the YAML load, ≤ 500 MB, and 20,000 shots in ≤ 2.2× the time of 10,000.
 ``--quick``: 2,000 and 10,000 shots, one timed run each.
@@ -31,7 +31,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import median, python, row, storyboard_cmd, subprocess_env, table, write_png  # noqa: E402
+from bench.common import (  # noqa: E402
+    median,
+    python,
+    row,
+    storyboard_cmd,
+    subprocess_env,
+    table,
+    write_png,
+)
 
 RUNS = 3
 SIZES = (1_000, 10_000, 20_000)
@@ -45,7 +53,7 @@ PLACES = 6
 _MEM_WRAPPER = """\
 import resource, sys
 sys.argv = ["storyboard", "compile", sys.argv[1], "--json"]
-from storyboard.cli import main
+from storyboard.cli.app import main
 code = 0
 try:
     main()
@@ -95,8 +103,14 @@ objects:
 """
 
 _VERBS = ("walks towards", "turns to face", "hands a map to", "waits beside", "laughs with", "follows", "argues with")
-_CAMERA = ("The camera pushes in slowly", "The camera orbits", "A slow dolly left", "Handheld, close",
-           "A high-angle crane shot", "The camera holds wide")
+_CAMERA = (
+    "The camera pushes in slowly",
+    "The camera orbits",
+    "A slow dolly left",
+    "Handheld, close",
+    "A high-angle crane shot",
+    "The camera holds wide",
+)
 
 
 def write_assets(root: Path) -> None:
@@ -143,23 +157,33 @@ def storyboard_text(shots: int) -> str:
         "characters:",
     ]
     for i in range(CHARACTERS):
-        out += [f"  c{i:02d}:",
-                f"    description: character number {i}, with a distinctive coat",
-                f"    image: assets/chars/c{i:02d}_front.png",
-                f"    references: [assets/chars/c{i:02d}_side.png]"]
-    out += ["  c00_old:", "    extends: c00", "    description: character zero, years later",
-            "    image: assets/chars/c01_side.png",
-            "  pilot:", "    extends: cast.ferryman", "    description: the ferryman at the helm"]
+        out += [
+            f"  c{i:02d}:",
+            f"    description: character number {i}, with a distinctive coat",
+            f"    image: assets/chars/c{i:02d}_front.png",
+            f"    references: [assets/chars/c{i:02d}_side.png]",
+        ]
+    out += [
+        "  c00_old:",
+        "    extends: c00",
+        "    description: character zero, years later",
+        "    image: assets/chars/c01_side.png",
+        "  pilot:",
+        "    extends: cast.ferryman",
+        "    description: the ferryman at the helm",
+    ]
     out.append("objects:")
     for i in range(OBJECTS):
         out += [f"  o{i:02d}:", f"    image: assets/objects/o{i:02d}.png"]
-    out += ["styles:",
-            "  watercolour:",
-            "    description: soft watercolour washes",
-            "    images: [assets/style/watercolour_a.png, assets/style/watercolour_b.png]",
-            "  noir:",
-            "    images: [assets/style/noir.png]",
-            "images:"]
+    out += [
+        "styles:",
+        "  watercolour:",
+        "    description: soft watercolour washes",
+        "    images: [assets/style/watercolour_a.png, assets/style/watercolour_b.png]",
+        "  noir:",
+        "    images: [assets/style/noir.png]",
+        "images:",
+    ]
     for i in range(PLACES):
         out.append(f"  p{i:02d}: assets/places/p{i:02d}.png")
     out.append("shots:")
@@ -187,18 +211,26 @@ def storyboard_text(shots: int) -> str:
         if i % 31 == 0 and i:
             out.append("    transition: {type: crossfade, duration: 0.5}")
         if i % 100 == 7:  # a few prompts need real jinja (a filter)
-            text = (f"Shot {i}: @c{a:02d} {verb} @c{b:02d} holding @o{obj:02d}. {camera}, "
-                    "{{ lens | upper }}, {{ palette.warm }}.")
+            text = (
+                f"Shot {i}: @c{a:02d} {verb} @c{b:02d} holding @o{obj:02d}. {camera}, "
+                "{{ lens | upper }}, {{ palette.warm }}."
+            )
         elif i % 10 == 3:
-            text = (f"Shot {i}: on the water @cast.ferryman rows @cast.boat while @c{a:02d} lifts "
-                    f"@cast.lantern. {camera}, {{{{ lens }}}}, {{{{ light }}}}.")
+            text = (
+                f"Shot {i}: on the water @cast.ferryman rows @cast.boat while @c{a:02d} lifts "
+                f"@cast.lantern. {camera}, {{{{ lens }}}}, {{{{ light }}}}."
+            )
         elif i % 10 == 6:
-            text = (f"Shot {i}: @pilot steers past @cast.gull and @c00_old {verb} @c{b:02d}. "
-                    f"{camera} in {{{{ shot.duration }}}} seconds, {{{{ lens }}}}.")
+            text = (
+                f"Shot {i}: @pilot steers past @cast.gull and @c00_old {verb} @c{b:02d}. "
+                f"{camera} in {{{{ shot.duration }}}} seconds, {{{{ lens }}}}."
+            )
         else:
-            text = (f"Shot {i} of {{{{ title }}}}: @c{a:02d} {verb} @c{b:02d}, who carries @o{obj:02d} "
-                    f"through the market; lanterns sway, steam rises from the stalls. {camera}, {{{{ lens }}}}, "
-                    f"{{{{ light }}}}.")
+            text = (
+                f"Shot {i} of {{{{ title }}}}: @c{a:02d} {verb} @c{b:02d}, who carries @o{obj:02d} "
+                f"through the market; lanterns sway, steam rises from the stalls. {camera}, {{{{ lens }}}}, "
+                f"{{{{ light }}}}."
+            )
         out.append(f"    prompt: >-\n      {text}")
         if i % 50 == 0:
             out.append(f"    notes: chain {i // CHAIN} begins")
@@ -227,8 +259,14 @@ def time_process(cmd: list[str], cwd: Path) -> float:
 
 def peak_memory_mb(path: Path) -> float:
     """Peak resident memory (MB) of a compile process, from its own ``ru_maxrss``."""
-    proc = subprocess.run([python(), "-c", _MEM_WRAPPER, str(path)], cwd=path.parent, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, env=subprocess_env())
+    proc = subprocess.run(
+        [python(), "-c", _MEM_WRAPPER, str(path)],
+        cwd=path.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(),
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"compile failed ({proc.returncode}): {proc.stderr[-2000:]}")
     kb = next(int(line.split()[1]) for line in proc.stderr.splitlines() if line.startswith("maxrss_kb"))
@@ -245,8 +283,7 @@ def measure(path: Path, runs: int = RUNS) -> dict[str, float]:
     for _ in range(runs):
         ours.append(time_process(compile_cmd, path.parent))
         base.append(time_process(yaml_cmd, path.parent))
-    return {"ours": median(ours), "baseline": median(base), "mb": peak_memory_mb(path),
-            "bytes": path.stat().st_size}
+    return {"ours": median(ours), "baseline": median(base), "mb": peak_memory_mb(path), "bytes": path.stat().st_size}
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
@@ -264,14 +301,39 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 rows.append(row(f"{label}: wall", m["ours"], None, "s", "≤ 2 s", m["ours"] <= 2.0))
             ratio = m["ours"] / m["baseline"]
             # below 10,000 shots both processes are mostly start-up: reported, not judged
-            rows.append(row(f"{label}: vs yaml.CSafeLoader process", m["ours"], m["baseline"], "s",
-                            "ratio ≤ 5", ratio <= 5.0 if n >= 10_000 else None))
-            rows.append(row(f"compile {n:,} shots: peak memory (ru_maxrss)", m["mb"], None, "MB",
-                            "≤ 500 MB" if n == 10_000 else "", m["mb"] <= 500 if n == 10_000 else None, digits=1))
+            rows.append(
+                row(
+                    f"{label}: vs yaml.CSafeLoader process",
+                    m["ours"],
+                    m["baseline"],
+                    "s",
+                    "ratio ≤ 5",
+                    ratio <= 5.0 if n >= 10_000 else None,
+                )
+            )
+            rows.append(
+                row(
+                    f"compile {n:,} shots: peak memory (ru_maxrss)",
+                    m["mb"],
+                    None,
+                    "MB",
+                    "≤ 500 MB" if n == 10_000 else "",
+                    m["mb"] <= 500 if n == 10_000 else None,
+                    digits=1,
+                )
+            )
         small, big = sizes[-2], sizes[-1]
         grow = found[big]["ours"] / found[small]["ours"]
-        rows.append(row(f"compile {big:,} vs {small:,} shots (linearity)", found[big]["ours"], found[small]["ours"], "s",
-                        f"ratio ≤ {2.2 * big / small / 2:g}", grow <= 2.2 * big / small / 2))
+        rows.append(
+            row(
+                f"compile {big:,} vs {small:,} shots (linearity)",
+                found[big]["ours"],
+                found[small]["ours"],
+                "s",
+                f"ratio ≤ {2.2 * big / small / 2:g}",
+                grow <= 2.2 * big / small / 2,
+            )
+        )
     return rows
 
 

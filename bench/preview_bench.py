@@ -6,7 +6,7 @@ before) are rendered
 
 - one after the other with ``PreviewBackend().generate(job)`` — the continuity shot's start
   frame is stood in by an image, since no build extracts it here;
-- through a whole 2-job build, :func:`storyboard.build.run_build` with the preview backend on a
+- through a whole 2-job build, :func:`storyboard.build.run.run_build` with the preview backend on a
   fresh cache: rendering, probing, caching, last-frame extraction and stitching the film.
 
 Goal: ≤ 0.2 s of wall time per second of film. With ``baseline=True`` one shot is also
@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import REPO, row, table  # noqa: E402
 from storyboard.backends.base import ShotJob  # noqa: E402
 from storyboard.backends.preview import PreviewBackend  # noqa: E402
-from storyboard.build import BuildOptions, run_build  # noqa: E402
-from storyboard.compile import compile_file  # noqa: E402
+from storyboard.build.run import BuildOptions, run_build  # noqa: E402
+from storyboard.compiler.compile import compile_file  # noqa: E402
 from storyboard.plan import Plan, ShotPlan  # noqa: E402
 
 GOAL = 0.2
@@ -99,8 +99,11 @@ def sequential(plan: Plan, work: Path) -> float:
 def build(plan: Plan, work: Path, jobs: int = 2) -> float:
     """Wall seconds of a whole preview build (fresh cache), film stitched."""
     t0 = time.perf_counter()
-    outcome = run_build(plan, BuildOptions(backend="preview", jobs=jobs, out_dir=work / "build",
-                                           cache_dir=work / "cache"), lambda e: None)
+    outcome = run_build(
+        plan,
+        BuildOptions(backend="preview", jobs=jobs, out_dir=work / "build", cache_dir=work / "cache"),
+        lambda e: None,
+    )
     seconds = time.perf_counter() - t0
     if not outcome.ok or outcome.film is None:
         raise RuntimeError(f"preview bench: the build failed: {[(r.id, r.error) for r in outcome.results if r.error]}")
@@ -152,12 +155,28 @@ def run(quick: bool, baseline: bool | None = None) -> list[dict[str, Any]]:
                 base = moviepy_shot(plan, root / "mp") / plan.shots[0].duration
             except Exception as exc:  # an optional reference: report without it
                 print(f"preview bench: moviepy reference skipped ({exc.__class__.__name__}: {exc})", file=sys.stderr)
-        rows.append(row(f"preview {label}, PreviewBackend.generate one by one: s per film s"
-                        + (" (baseline: moviepy, one shot)" if base else ""),
-                        seq / film, base, "s/s", f"≤ {GOAL:g}", seq / film <= GOAL))
+        rows.append(
+            row(
+                f"preview {label}, PreviewBackend.generate one by one: s per film s"
+                + (" (baseline: moviepy, one shot)" if base else ""),
+                seq / film,
+                base,
+                "s/s",
+                f"≤ {GOAL:g}",
+                seq / film <= GOAL,
+            )
+        )
         whole = build(plan, root / "b2")
-        rows.append(row(f"preview {label}, whole 2-job build incl. stitch: s per film s", whole / film, None, "s/s",
-                        f"≤ {GOAL:g}", whole / film <= GOAL))
+        rows.append(
+            row(
+                f"preview {label}, whole 2-job build incl. stitch: s per film s",
+                whole / film,
+                None,
+                "s/s",
+                f"≤ {GOAL:g}",
+                whole / film <= GOAL,
+            )
+        )
     return rows
 
 
@@ -165,8 +184,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print this benchmark's rows as a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="three shots, no moviepy reference")
-    parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=None,
-                        help="render one shot with moviepy too (default: not with --quick)")
+    parser.add_argument(
+        "--baseline",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="render one shot with moviepy too (default: not with --quick)",
+    )
     args = parser.parse_args(argv)
     print(table(run(args.quick, args.baseline)))
     return 0

@@ -2,7 +2,7 @@
 
 A 12-shot storyboard (three continuity chains of four, three characters, a style, two location
 images) is built once with :class:`bench.backends.LatencyBackend` (no latency; it records every
-``generate`` call), through :func:`storyboard.build.run_build` — the code path of
+``generate`` call), through :func:`storyboard.build.run.run_build` — the code path of
 ``storyboard build`` — with a fresh compile before every build. Then, one after the other:
 
 (a) nothing changes;
@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.backends import LatencyBackend  # noqa: E402
 from bench.common import row, table, write_png  # noqa: E402
-from storyboard.build import BuildOptions, run_build  # noqa: E402
-from storyboard.compile import compile_file  # noqa: E402
+from storyboard.build.run import BuildOptions, run_build  # noqa: E402
+from storyboard.compiler.compile import compile_file  # noqa: E402
 
 CHARACTERS = {"mira": "assets/mira.png", "kai": "assets/kai.png", "ada": "assets/ada.png"}
 STYLE = ("assets/style_a.png", "assets/style_b.png")
@@ -74,15 +74,23 @@ class Story:
 
     def yaml(self) -> str:
         """The storyboard file."""
-        lines = ["version: 1", "title: Rebuild bench", 'defaults: {duration: 5, aspect_ratio: "16:9", style: paper}',
-                 "characters:"]
+        lines = [
+            "version: 1",
+            "title: Rebuild bench",
+            'defaults: {duration: 5, aspect_ratio: "16:9", style: paper}',
+            "characters:",
+        ]
         lines += [f"  {n}: {{image: {p}}}" for n, p in CHARACTERS.items()]
         lines += ["styles:", f"  paper: {{images: [{', '.join(STYLE)}]}}", "images:"]
         lines += [f"  {n}: {p}" for n, p in IMAGES.items()]
         lines.append("shots:")
         for s in self.shots:
-            lines += [f"  - id: {s.id}", f"    start: {s.start}", f"    duration: {s.duration}",
-                      f"    prompt: {s.prompt}"]
+            lines += [
+                f"  - id: {s.id}",
+                f"    start: {s.start}",
+                f"    duration: {s.duration}",
+                f"    prompt: {s.prompt}",
+            ]
             if not s.uses_style:
                 lines.append("    style: null")
         return "\n".join(lines) + "\n"
@@ -95,8 +103,15 @@ def initial_story() -> Story:
     for chain, place, who in cast:
         for j in range(4):
             start = place if j == 0 else f"{chain}{j}.last_frame"
-            shots.append(Shot(f"{chain}{j + 1}", f"Shot {chain}{j + 1}, {who} walks on, the camera follows.", start,
-                              duration=5 if j % 2 == 0 else 4, uses_style=chain != "b" or j != 2))
+            shots.append(
+                Shot(
+                    f"{chain}{j + 1}",
+                    f"Shot {chain}{j + 1}, {who} walks on, the camera follows.",
+                    start,
+                    duration=5 if j % 2 == 0 else 4,
+                    uses_style=chain != "b" or j != 2,
+                )
+            )
     return Story(shots)
 
 
@@ -158,10 +173,16 @@ class Project:
         path.write_text(self.story.yaml(), encoding="utf-8")
         plan = compile_file(path)
         before = len(self.backend.calls)
-        outcome = run_build(plan, BuildOptions(backend="bench", jobs=2, out_dir=self.root / "build",
-                                               cache_dir=self.root / "cache"), lambda e: None, backend=self.backend)
+        outcome = run_build(
+            plan,
+            BuildOptions(backend="bench", jobs=2, out_dir=self.root / "build", cache_dir=self.root / "cache"),
+            lambda e: None,
+            backend=self.backend,
+        )
         if not outcome.ok or outcome.film is None:
-            raise RuntimeError(f"rebuild bench: the build failed: {[(r.id, r.error) for r in outcome.results if r.error]}")
+            raise RuntimeError(
+                f"rebuild bench: the build failed: {[(r.id, r.error) for r in outcome.results if r.error]}"
+            )
         return self.backend.calls[before:]
 
     def change(self, edit: str) -> Story:

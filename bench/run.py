@@ -23,7 +23,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import RESULTS, adopt_stitch_row, load_average, machine, table, write_results  # noqa: E402
+from bench.common import (  # noqa: E402
+    RESULTS,
+    adopt_stitch_row,
+    load_average,
+    machine,
+    table,
+    write_results,
+)
 
 BENCHMARKS = ("compile", "schedule", "rebuild", "stitch", "preview", "upload")
 
@@ -56,8 +63,11 @@ def stitch_quick() -> list[dict[str, Any]]:
         rows.append(sb.row(f"(a) cuts, {label}: ours vs ffmpeg concat -c copy", mine, base, 1.5))
         full = sb.timed(lambda: sb.ffmpeg_xfade(clips, d, out / "xfade.mp4", seconds))
         smart = sb.timed(sb.ours(clips, Transition("crossfade", d), out / "ours_xfade.mp4", work))
-        rows.append(sb.row(f"(c) crossfade {d}s, {label}, keyframe every 2 s: ours vs ffmpeg xfade re-encode",
-                           smart, full, 0.25))
+        rows.append(
+            sb.row(
+                f"(c) crossfade {d}s, {label}, keyframe every 2 s: ours vs ffmpeg xfade re-encode", smart, full, 0.25
+            )
+        )
     return rows
 
 
@@ -74,8 +84,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller version of every benchmark (under a minute)")
-    parser.add_argument("--only", action="append", choices=BENCHMARKS, metavar="NAME",
-                        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=BENCHMARKS,
+        metavar="NAME",
+        help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"where to write the results (default {RESULTS})")
     args = parser.parse_args(argv)
     names = [n for n in BENCHMARKS if not args.only or n in args.only]
@@ -91,13 +106,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception:  # one broken benchmark must not hide the others' figures
             crashed.append(name)
             print(f"benchmark {name!r} could not run:\n{traceback.format_exc()}", file=sys.stderr)
-        print(f"  {name} took {time.perf_counter() - started:.1f} s (load {load_average()[0]:.2f})",
-              file=sys.stderr, flush=True)
+        print(
+            f"  {name} took {time.perf_counter() - started:.1f} s (load {load_average()[0]:.2f})",
+            file=sys.stderr,
+            flush=True,
+        )
     total = time.perf_counter() - t0
     load_after = load_average()
-    text = (f"{machine()}; load average {load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end "
-            f"(1 min), {'quick' if args.quick else 'full'} run of {total:.0f} s"
-            + (f" ({', '.join(names)} only)" if args.only else ""))
+    text = (
+        f"{machine()}; load average {load_before[0]:.2f} at the start, {load_after[0]:.2f} at the end "
+        f"(1 min), {'quick' if args.quick else 'full'} run of {total:.0f} s"
+        + (f" ({', '.join(names)} only)" if args.only else "")
+    )
     print(table(rows))
     print(f"\nmachine: {text}")
     met = sum(1 for r in rows if r["goal"] != "—" and r["met"])

@@ -3,7 +3,7 @@
 40 shots of 5 s in 10 continuity chains of 4 (each chain's first shot starts from an image, the
 others from the last frame of the shot before). Every generation takes a fixed latency L
 (:class:`bench.backends.LatencyBackend`: sleep L, then copy a real tiny clip). The makespan is
-the wall time of :meth:`storyboard.execute.Executor.run` on a fresh cache, so it includes
+the wall time of :meth:`storyboard.build.executor.Executor.run` on a fresh cache, so it includes
 what the executor does around each generation: cache lookups, probing each clip, storing it,
 publishing it, extracting last frames for the next shot of the chain. Stitching is not part of
 it.
@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.backends import LatencyBackend  # noqa: E402
 from bench.common import row, table, write_png  # noqa: E402
 from storyboard.backends.base import Backend  # noqa: E402
-from storyboard.cache import Cache  # noqa: E402
-from storyboard.compile import compile_file  # noqa: E402
-from storyboard.execute import ExecuteOptions, Executor  # noqa: E402
 from storyboard.backends.fakefal import patched_environ  # noqa: E402
+from storyboard.build.cache import Cache  # noqa: E402
+from storyboard.build.executor import ExecuteOptions, Executor  # noqa: E402
+from storyboard.compiler.compile import compile_file  # noqa: E402
 from storyboard.plan import Plan  # noqa: E402
 
 CHAINS, LENGTH, DURATION = 10, 4, 5
@@ -52,13 +52,20 @@ def write_storyboard(root: Path, chains: int = CHAINS, length: int = LENGTH, dur
     """``chains`` continuity chains of ``length`` shots, all of ``duration`` seconds."""
     write_png(root / "assets/hero.png", (200, 60, 50))
     write_png(root / "assets/place.png", (60, 110, 140), (640, 360))
-    lines = ["version: 1", "title: Schedule bench", f"defaults: {{duration: {duration}}}",
-             "characters:", "  hero: {image: assets/hero.png}", "images:", "  place: assets/place.png", "shots:"]
+    lines = [
+        "version: 1",
+        "title: Schedule bench",
+        f"defaults: {{duration: {duration}}}",
+        "characters:",
+        "  hero: {image: assets/hero.png}",
+        "images:",
+        "  place: assets/place.png",
+        "shots:",
+    ]
     for c in range(chains):
         for j in range(length):
             start = "place" if j == 0 else f"c{c}_{j - 1}.last_frame"
-            lines += [f"  - id: c{c}_{j}", f"    start: {start}",
-                      f"    prompt: Chain {c} shot {j}, @hero walks on."]
+            lines += [f"  - id: c{c}_{j}", f"    start: {start}", f"    prompt: Chain {c} shot {j}, @hero walks on."]
     path = root / "storyboard.yaml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -98,14 +105,25 @@ def fake_fal_process(latency: float, jobs: int) -> Iterator[dict[str, str]]:
     In its own process, so that its TLS proxy does not compete with the executor's threads for
     this process's GIL, as fal.ai's servers would not.
     """
-    proc = subprocess.Popen([sys.executable, "-m", "storyboard.backends.fakefal", "--processing-seconds", str(latency),
-                             "--concurrency", str(jobs)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "storyboard.backends.fakefal",
+            "--processing-seconds",
+            str(latency),
+            "--concurrency",
+            str(jobs),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         env: dict[str, str] = {}
         assert proc.stdout is not None
         for line in proc.stdout:
             if line.startswith("export "):
-                name, _, value = line[len("export "):].strip().partition("=")
+                name, _, value = line[len("export ") :].strip().partition("=")
                 env[name] = shlex.split(value)[0] if value else ""
             elif line.startswith("# and set FAL_KEY"):
                 break
@@ -152,15 +170,32 @@ def run(quick: bool, fal: bool | None = None) -> list[dict[str, Any]]:
         for jobs in (2, 8):
             best = ideal(plan, latency, jobs)
             seconds, _ = makespan(plan, LatencyBackend(latency, clips), jobs, root / f"run{jobs}")
-            rows.append(row(f"schedule 40 shots, 10 chains of 4, L={latency:g}s, jobs={jobs}: makespan vs ideal",
-                            seconds, best, "s", f"ratio ≤ {GOAL:g}", seconds / best <= GOAL))
+            rows.append(
+                row(
+                    f"schedule 40 shots, 10 chains of 4, L={latency:g}s, jobs={jobs}: makespan vs ideal",
+                    seconds,
+                    best,
+                    "s",
+                    f"ratio ≤ {GOAL:g}",
+                    seconds / best <= GOAL,
+                )
+            )
         if fal:
             warm_up = compile_file(write_storyboard(root / "warm-up", chains=1, length=1))
             for jobs in (8,):  # the jobs=2 case adds ~15 s to the suite and nothing new
                 best = ideal(plan, latency, jobs)
                 seconds = _fal_makespan(plan, warm_up, latency, jobs, root / f"fal{jobs}")
-                rows.append(row(f"schedule via fal backend + fake fal (poll 0.05 s), L={latency:g}s, jobs={jobs}: "
-                                "makespan vs ideal", seconds, best, "s", "—", None))
+                rows.append(
+                    row(
+                        f"schedule via fal backend + fake fal (poll 0.05 s), L={latency:g}s, jobs={jobs}: "
+                        "makespan vs ideal",
+                        seconds,
+                        best,
+                        "s",
+                        "—",
+                        None,
+                    )
+                )
     return rows
 
 
@@ -168,8 +203,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Print this benchmark's rows as a table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="L = 0.2 s, no fake fal variant")
-    parser.add_argument("--fal", action=argparse.BooleanOptionalAction, default=None,
-                        help="also run the fake fal variant (default: not with --quick)")
+    parser.add_argument(
+        "--fal",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also run the fake fal variant (default: not with --quick)",
+    )
     args = parser.parse_args(argv)
     print(table(run(args.quick, args.fal)))
     return 0

@@ -5,7 +5,7 @@ Run alone: ``python bench/stitch_bench.py [--quick]`` prints a table; :func:`run
 
 Clips are generated once per run into a temporary folder: ``testsrc2`` pictures (hue-shifted
 per clip) with a sine tone, 1280×720 H.264 24 fps + AAC 48 kHz stereo, written by the house
-encoder (:func:`storyboard.media.house_video_args`) with ``-g 48`` — a keyframe every 2 s — and
+encoder (:func:`storyboard.media.ffmpeg.house_video_args`) with ``-g 48`` — a keyframe every 2 s — and
 once more with a single keyframe per clip. Kling's real keyframe spacing is unknown; stitching's
 smart rendering re-encodes from the keyframe before each transition to the keyframe after it,
 so the spacing decides how much it saves. A third set is written by libx264's defaults
@@ -31,9 +31,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storyboard.media import ffmpeg_exe, house_audio_args, house_video_args, run_ffmpeg  # noqa: E402
+from storyboard.media.ffmpeg import (  # noqa: E402
+    ffmpeg_exe,
+    house_audio_args,
+    house_video_args,
+    run_ffmpeg,
+)
+from storyboard.media.stitch import stitch  # noqa: E402
 from storyboard.plan import Transition  # noqa: E402
-from storyboard.stitch import stitch  # noqa: E402
 
 WIDTH, HEIGHT, FPS = 1280, 720, 24
 
@@ -124,15 +129,20 @@ def moviepy_concat(clips: Sequence[Path], out: Path, crossfade: float = 0.0) -> 
         else:
             film = concatenate_videoclips(sources)
         # moviepy writes its temp audio into the working directory unless told where
-        film.write_videofile(str(out), codec="libx264", audio_codec="aac", logger=None,
-                             temp_audiofile=str(out.with_name(out.stem + "_tmp_audio.m4a")))
+        film.write_videofile(
+            str(out),
+            codec="libx264",
+            audio_codec="aac",
+            logger=None,
+            temp_audiofile=str(out.with_name(out.stem + "_tmp_audio.m4a")),
+        )
     finally:
         for c in sources:
             c.close()
 
 
 def ours(clips: Sequence[Path], transition: Transition, out: Path, work: Path) -> Callable[[], object]:
-    """A call of :func:`storyboard.stitch.stitch` on the clips, with one transition throughout."""
+    """A call of :func:`storyboard.media.stitch.stitch` on the clips, with one transition throughout."""
     return lambda: stitch(clips, [transition] * len(clips), out, workdir=work)
 
 
@@ -169,26 +179,46 @@ def run(quick: bool) -> list[dict]:
 
         full = timed(lambda: ffmpeg_xfade(clips, d, out / "xfade.mp4", seconds))
         smart = timed(ours(clips, xfade, out / "ours_xfade.mp4", work))
-        rows.append(row(f"(c) crossfade {d}s, {label}, keyframe every 2 s: ours vs ffmpeg xfade re-encode", smart, full, 0.25))
+        rows.append(
+            row(f"(c) crossfade {d}s, {label}, keyframe every 2 s: ours vs ffmpeg xfade re-encode", smart, full, 0.25)
+        )
         if not quick:
             mp = timed(lambda: moviepy_concat(clips, out / "mpx.mp4", crossfade=d))
-            rows.append(row(f"(c) crossfade {d}s, {label}, keyframe every 2 s: ours vs moviepy CrossFadeIn", smart, mp, None))
+            rows.append(
+                row(f"(c) crossfade {d}s, {label}, keyframe every 2 s: ours vs moviepy CrossFadeIn", smart, mp, None)
+            )
 
         if not quick:
             dense = make_clips(root / "gop1s", count, seconds, gop=FPS)
             full1 = timed(lambda: ffmpeg_xfade(dense, d, out / "xfade1s.mp4", seconds))
             smart1 = timed(ours(dense, xfade, out / "ours_xfade1s.mp4", work))
-            rows.append(row(f"(c) crossfade {d}s, {label}, keyframe every 1 s: ours vs ffmpeg xfade re-encode", smart1, full1, 0.25))
+            rows.append(
+                row(
+                    f"(c) crossfade {d}s, {label}, keyframe every 1 s: ours vs ffmpeg xfade re-encode",
+                    smart1,
+                    full1,
+                    0.25,
+                )
+            )
 
         single = make_clips(root / "gop1", count, seconds, gop=10_000)
         full1 = timed(lambda: ffmpeg_xfade(single, d, out / "xfade1.mp4", seconds))
         smart1 = timed(ours(single, xfade, out / "ours_xfade1.mp4", work))
-        rows.append(row(f"(c) crossfade {d}s, {label}, one keyframe per clip: ours vs ffmpeg xfade re-encode", smart1, full1, 1.0))
+        rows.append(
+            row(
+                f"(c) crossfade {d}s, {label}, one keyframe per clip: ours vs ffmpeg xfade re-encode",
+                smart1,
+                full1,
+                1.0,
+            )
+        )
 
         foreign = make_clips(root / "foreign", count, seconds, gop=250, foreign=True)
         full2 = timed(lambda: ffmpeg_xfade(foreign, d, out / "xfade2.mp4", seconds))
         smart2 = timed(ours(foreign, xfade, out / "ours_xfade2.mp4", work))
-        rows.append(row(f"(c) crossfade {d}s, {label}, foreign encoder (normalised): ours vs ffmpeg xfade", smart2, full2, 1.0))
+        rows.append(
+            row(f"(c) crossfade {d}s, {label}, foreign encoder (normalised): ours vs ffmpeg xfade", smart2, full2, 1.0)
+        )
 
         lots = [clips[i % len(clips)] for i in range(many)]
         base = timed(lambda: ffmpeg_concat_copy(lots, out / "concat48.mp4", work), 3)

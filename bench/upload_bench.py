@@ -39,22 +39,41 @@ FILES = {  # the 6 distinct files
 
 def storyboard_text(shots: int) -> str:
     """``shots`` 3-s 1:1 shots over the 6 files, no continuity, each prompt distinct."""
-    lines = ["version: 1", "title: Upload bench", 'defaults: {duration: 3, aspect_ratio: "1:1", style: paper}',
-             "characters:", "  mira: {image: assets/mira_front.png, references: [assets/mira_side.png]}",
-             "  kai: {image: assets/kai.png}", "styles:", "  paper: {images: [assets/style.png]}",
-             "images:", "  hall: assets/hall.png", "  yard: assets/yard.png", "shots:"]
+    lines = [
+        "version: 1",
+        "title: Upload bench",
+        'defaults: {duration: 3, aspect_ratio: "1:1", style: paper}',
+        "characters:",
+        "  mira: {image: assets/mira_front.png, references: [assets/mira_side.png]}",
+        "  kai: {image: assets/kai.png}",
+        "styles:",
+        "  paper: {images: [assets/style.png]}",
+        "images:",
+        "  hall: assets/hall.png",
+        "  yard: assets/yard.png",
+        "shots:",
+    ]
     for i in range(shots):
         who = ("@mira", "@kai", "@mira and @kai")[i % 3]
-        lines += [f"  - id: s{i:03d}", f"    start: {('hall', 'yard')[i % 2]}",
-                  f"    prompt: Shot {i}, {who} cross the room and the camera follows."]
+        lines += [
+            f"  - id: s{i:03d}",
+            f"    start: {('hall', 'yard')[i % 2]}",
+            f"    prompt: Shot {i}, {who} cross the room and the camera follows.",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def build(sb: Path, env: dict[str, str], jobs: int) -> float:
     """One ``storyboard build --backend fal`` in a subprocess; its wall seconds."""
     t0 = time.perf_counter()
-    proc = subprocess.run([*storyboard_cmd(), "build", str(sb), "--backend", "fal", "--jobs", str(jobs), "--quiet"],
-                          cwd=sb.parent, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [*storyboard_cmd(), "build", str(sb), "--backend", "fal", "--jobs", str(jobs), "--quiet"],
+        cwd=sb.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"upload bench: the build failed ({proc.returncode}): {proc.stderr[-3000:]}")
@@ -89,11 +108,30 @@ def run(quick: bool, shots: int | None = None) -> list[dict[str, Any]]:
         finally:
             fake.stop()
         distinct = len({u.sha256 for u in first})
-        rows.append(row(f"upload dedup {shots} shots × 3 s 1:1, 6 distinct files, fal --jobs {jobs}: first build uploads"
-                        f" ({first_subs} submitted, {distinct} distinct, {first_s:.1f} s)",
-                        len(first), len(FILES), "files", "= 6", len(first) == len(FILES), digits=0))
-        rows.append(row(f"upload dedup {shots} shots: second build uploads ({second_subs} submitted, {second_s:.1f} s)",
-                        len(second), 0, "files", "= 0", len(second) == 0 and second_subs == 0, ratio=None, digits=0))
+        rows.append(
+            row(
+                f"upload dedup {shots} shots × 3 s 1:1, 6 distinct files, fal --jobs {jobs}: first build uploads"
+                f" ({first_subs} submitted, {distinct} distinct, {first_s:.1f} s)",
+                len(first),
+                len(FILES),
+                "files",
+                "= 6",
+                len(first) == len(FILES),
+                digits=0,
+            )
+        )
+        rows.append(
+            row(
+                f"upload dedup {shots} shots: second build uploads ({second_subs} submitted, {second_s:.1f} s)",
+                len(second),
+                0,
+                "files",
+                "= 0",
+                len(second) == 0 and second_subs == 0,
+                ratio=None,
+                digits=0,
+            )
+        )
     return rows
 
 

@@ -49,10 +49,12 @@ def bez3(p0: Point, p1: Point, p2: Point, p3: Point, n: int = 32) -> list[Point]
     for i in range(n + 1):
         t = i / n
         u = 1 - t
-        out.append((
-            u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t**3 * p3[0],
-            u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t**3 * p3[1],
-        ))
+        out.append(
+            (
+                u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t**3 * p3[0],
+                u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t**3 * p3[1],
+            )
+        )
     return out
 
 
@@ -60,8 +62,9 @@ def lerp_curves(a: Sequence[Point], b: Sequence[Point], t: float) -> list[Point]
     return [(p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t) for p, q in zip(a, b, strict=True)]
 
 
-def blob(rng: random.Random, cx: float, cy: float, rx: float, ry: float,
-         wobble: float = 0.18, n: int = 72) -> list[Point]:
+def blob(
+    rng: random.Random, cx: float, cy: float, rx: float, ry: float, wobble: float = 0.18, n: int = 72
+) -> list[Point]:
     """An irregular closed shape: an ellipse whose radius wanders smoothly."""
     waves = [(k, rng.uniform(0, 2 * math.pi), rng.uniform(0.3, 1.0) / k) for k in (2, 3, 5, 7)]
     norm = sum(w[2] for w in waves)
@@ -107,8 +110,9 @@ class Pen:
         self.d.rectangle(self._b(box), fill=fill, outline=outline, width=int(width * SS) if outline else 0)
 
     def rrect(self, box, radius, fill=None, outline=None, width=LW):
-        self.d.rounded_rectangle(self._b(box), radius=radius * SS, fill=fill, outline=outline,
-                                 width=int(width * SS) if outline else 0)
+        self.d.rounded_rectangle(
+            self._b(box), radius=radius * SS, fill=fill, outline=outline, width=int(width * SS) if outline else 0
+        )
 
     def poly(self, pts, fill=None, outline=None, width=LW):
         self.d.polygon(self._p(pts), fill=fill, outline=outline, width=int(width * SS) if outline else 0)
@@ -197,8 +201,16 @@ ROLL: Color = (112, 134, 110)
 BACKDROP: Color = (238, 233, 222)
 
 
-def explorer(view: str, *, jacket: Color = KHAKI, scarf: Color = SCARF, hair: Color = HAIR,
-             hat: bool = True, old: bool = False, cloak: Color | None = None) -> Image.Image:
+def explorer(
+    view: str,
+    *,
+    jacket: Color = KHAKI,
+    scarf: Color = SCARF,
+    hair: Color = HAIR,
+    hat: bool = True,
+    old: bool = False,
+    cloak: Color | None = None,
+) -> Image.Image:
     """Mira: a small explorer with a red scarf, seen from the front, the side or the back."""
     img, p = new(512, 512, BACKDROP)
     p.ellipse((86, 40, 426, 400), fill=lighten(BACKDROP, 0.5))
@@ -259,8 +271,11 @@ def explorer(view: str, *, jacket: Color = KHAKI, scarf: Color = SCARF, hair: Co
             p.line([(x, 296), (x - 1, 308)], darken(scarf, 0.75), 3)
         p.ellipse((238, 170, 274, 232), hair, INK)  # ponytail
         p.ellipse((196, 84, 316, 200), hair, INK)  # the back of the head: all hair
-        for box, a0, a1 in (((214, 100, 296, 190), 200, 250), ((226, 96, 310, 196), 290, 340),
-                            ((236, 120, 276, 196), 240, 300)):
+        for box, a0, a1 in (
+            ((214, 100, 296, 190), 200, 250),
+            ((226, 96, 310, 196), 290, 340),
+            ((236, 120, 276, 196), 240, 300),
+        ):
             p.arc(box, a0, a1, darken(hair, 0.7), 3)
         if hat:
             _pith_helmet(p, 256)
@@ -478,12 +493,16 @@ def stone() -> Image.Image:
     p = Pen(img)
     p.poly(shape, None, INK, 4)
     runes = [  # short marks around the spiral, like a compass
-        [(256, 206), (256, 224)], [(256, 330), (256, 348)],
-        [(176, 276), (194, 276)], [(318, 276), (336, 276)],
-        [(198, 226), (208, 236)], [(314, 226), (304, 236)],
+        [(256, 206), (256, 224)],
+        [(256, 330), (256, 348)],
+        [(176, 276), (194, 276)],
+        [(318, 276), (336, 276)],
+        [(198, 226), (208, 236)],
+        [(314, 226), (304, 236)],
     ]
-    spiral = [(256 + (3 + 1.6 * t) * math.cos(t * 0.42), 276 + (3 + 1.6 * t) * math.sin(t * 0.42))
-              for t in range(0, 34)]
+    spiral = [
+        (256 + (3 + 1.6 * t) * math.cos(t * 0.42), 276 + (3 + 1.6 * t) * math.sin(t * 0.42)) for t in range(0, 34)
+    ]
 
     def draw_runes(q: Pen, width: float) -> None:
         for r in runes:
@@ -553,8 +572,13 @@ def boat() -> Image.Image:
     p.poly([(420, 214), (446, 188), (452, 200), (430, 222)], (98, 62, 38), INK, 2)  # bow post
     # the hull sits in the water: a translucent band over its lower part, then its reflection
     img = overlay(img, lambda q: q.rect((0, wl, 512, 512), fill=water + (170,)))
-    img = overlay(img, lambda q: q.poly([(x, wl + (wl - y) * 0.6) for x, y in top] + [(462, wl), (62, wl)],
-                                        fill=darken(water, 0.8) + (110,)), blur=4)
+    img = overlay(
+        img,
+        lambda q: q.poly(
+            [(x, wl + (wl - y) * 0.6) for x, y in top] + [(462, wl), (62, wl)], fill=darken(water, 0.8) + (110,)
+        ),
+        blur=4,
+    )
     p = Pen(img)
     for y, x0, x1 in ((318, 20, 150), (330, 400, 490), (380, 300, 480), (420, 80, 260), (456, 320, 440)):
         p.line([(x0, y), (x1, y)], lighten(water, 0.4), 3)
@@ -674,8 +698,13 @@ def greenhouse() -> Image.Image:
             x, y = cx + rng.uniform(-0.6, 0.6) * r, cy + rng.uniform(-0.3, 0.4) * r
             p.arc((x - 8, y - 6, x + 8, y + 6), 200, 340, (46, 96, 50), 2)
     # shafts of sunlight from the upper left
-    img = overlay(img, lambda q: (q.poly([(140, 90), (200, 90), (700, H), (520, H)], (255, 250, 220, 46)),
-                                  q.poly([(140, 90), (170, 90), (430, H), (340, H)], (255, 250, 220, 36))))
+    img = overlay(
+        img,
+        lambda q: (
+            q.poly([(140, 90), (200, 90), (700, H), (520, H)], (255, 250, 220, 46)),
+            q.poly([(140, 90), (170, 90), (430, H), (340, H)], (255, 250, 220, 36)),
+        ),
+    )
     return finish(img, 96)
 
 
@@ -689,8 +718,9 @@ def lake() -> Image.Image:
     layers = [((184, 194, 206), 150, 5), ((160, 172, 188), 100, 6), ((130, 146, 164), 56, 8)]
     for k, (color, height, seed) in enumerate(layers):
         p.poly(ridge(random.Random(seed), W, shore, height) + [(W, shore + 2), (0, shore + 2)], color)
-        img = overlay(img, lambda q: q.rect((-40, shore - 40 + 12 * k, W + 40, shore + 10), (238, 236, 232, 90)),
-                      blur=16)
+        img = overlay(
+            img, lambda q: q.rect((-40, shore - 40 + 12 * k, W + 40, shore + 10), (238, 236, 232, 90)), blur=16
+        )
         p = Pen(img)
     for _ in range(70):  # fir trees along the far shore
         x, h = rng.uniform(0, W), rng.uniform(18, 42)
@@ -709,8 +739,14 @@ def lake() -> Image.Image:
         length = rng.uniform(30, 120) * (y - 280) / 200
         p.line([(x, y), (x + length, y)], (222, 228, 230), 2)
     # mist lying on the water
-    img = overlay(img, lambda q: (q.ellipse((-200, 272, 700, 346), (242, 240, 236, 150)),
-                                  q.ellipse((380, 296, 1300, 372), (242, 240, 236, 120))), blur=20)
+    img = overlay(
+        img,
+        lambda q: (
+            q.ellipse((-200, 272, 700, 346), (242, 240, 236, 150)),
+            q.ellipse((380, 296, 1300, 372), (242, 240, 236, 120)),
+        ),
+        blur=20,
+    )
     p = Pen(img)
     # the pier, with a lamp at its end
     wood = (96, 78, 64)
@@ -733,14 +769,18 @@ def lake() -> Image.Image:
         x = rng.uniform(0, 230)
         h = rng.uniform(60, 170)
         lean = rng.uniform(-30, 24)
-        p.line(bez3((x, H + 4), (x, H - h * 0.5), (x + lean * 0.5, H - h * 0.8), (x + lean, H - h), n=12),
-               rng.choice([(70, 88, 70), (88, 104, 78), (58, 72, 62)]), rng.uniform(2.5, 4.5))
+        p.line(
+            bez3((x, H + 4), (x, H - h * 0.5), (x + lean * 0.5, H - h * 0.8), (x + lean, H - h), n=12),
+            rng.choice([(70, 88, 70), (88, 104, 78), (58, 72, 62)]),
+            rng.uniform(2.5, 4.5),
+        )
     return finish(img, 64)
 
 
 # -- styles ---------------------------------------------------------------------------------
-def _watercolour(img: Image.Image, shape: Sequence[Point], color: Color, edge: float = 0.84,
-                 opacity: int = 0) -> Image.Image:
+def _watercolour(
+    img: Image.Image, shape: Sequence[Point], color: Color, edge: float = 0.84, opacity: int = 0
+) -> Image.Image:
     """A wash on the paper, with the darker rim watercolour leaves.
 
     By default the wash is multiplied onto what is below (glazing); with ``opacity`` it is laid
@@ -781,8 +821,12 @@ def storybook_swatch() -> Image.Image:
     rng = random.Random(31)
     img = paper(768, 432, STORY_PAPER, seed=1, depth=7)
     washes = [
-        ((130, 130), (232, 150, 144)), ((300, 120), (238, 196, 112)), ((470, 132), (160, 198, 142)),
-        ((640, 122), (150, 190, 224)), ((214, 302), (186, 164, 212)), ((384, 312), (132, 190, 188)),
+        ((130, 130), (232, 150, 144)),
+        ((300, 120), (238, 196, 112)),
+        ((470, 132), (160, 198, 142)),
+        ((640, 122), (150, 190, 224)),
+        ((214, 302), (186, 164, 212)),
+        ((384, 312), (132, 190, 188)),
         ((556, 300), (238, 168, 118)),
     ]
     for (cx, cy), color in washes:
@@ -824,8 +868,9 @@ def storybook_scene() -> Image.Image:
     _pencil(p, rng, crown + [crown[0]])
     for k in range(8):
         a = k * math.pi / 4 + 0.3
-        _pencil(p, rng, [(650 + 50 * math.cos(a), 84 + 50 * math.sin(a)),
-                         (650 + 64 * math.cos(a), 84 + 64 * math.sin(a))])
+        _pencil(
+            p, rng, [(650 + 50 * math.cos(a), 84 + 50 * math.sin(a)), (650 + 64 * math.cos(a), 84 + 64 * math.sin(a))]
+        )
     for x, y in ((120, 380), (300, 400), (600, 390), (700, 410)):  # tufts of grass
         _pencil(p, rng, [(x - 8, y - 10), (x, y), (x + 2, y - 14), (x + 6, y), (x + 14, y - 10)], (90, 120, 80))
     return finish(img, 64)
@@ -839,8 +884,11 @@ def ink_style() -> Image.Image:
     rng = random.Random(41)
     W, H = 768, 432
     img = paper(W, H, INK_PAPER, seed=3, depth=6)
-    for seed, base, height, color in ((12, 270, 190, (176, 170, 162)), (13, 310, 140, (116, 112, 106)),
-                                      (14, 350, 80, (60, 58, 56))):
+    for seed, base, height, color in (
+        (12, 270, 190, (176, 170, 162)),
+        (13, 310, 140, (116, 112, 106)),
+        (14, 350, 80, (60, 58, 56)),
+    ):
         img = _ink_wash(img, ridge(random.Random(seed), W, base, height, step=6), base, color)
     p = Pen(img)
     ink = (36, 34, 34)
@@ -878,8 +926,9 @@ def _ink_wash(img: Image.Image, hills: Sequence[Point], base: float, color: Colo
     Pen(shape).poly(list(hills) + [(img.width / SS, base + 4), (0, base + 4)], 255)
     top = min(y for _, y in hills)
     fade = Image.new("L", (1, img.height), 0)
-    fade.putdata([int(255 * min(1.0, max(0.0, (base - y / SS) / max(1.0, (base - top) * 0.8)))) for y in
-                  range(img.height)])
+    fade.putdata(
+        [int(255 * min(1.0, max(0.0, (base - y / SS) / max(1.0, (base - top) * 0.8)))) for y in range(img.height)]
+    )
     mask = ImageChops.multiply(shape, fade.resize(img.size)).filter(ImageFilter.GaussianBlur(1.5 * SS))
     return Image.composite(ImageChops.multiply(img, Image.new("RGB", img.size, color)), img, mask)
 

@@ -1,5 +1,5 @@
 """``python -m storyboard`` runs the command line."""
 
-from .cli import main
+from storyboard.cli.app import main
 
 main()

@@ -10,7 +10,7 @@ import heapq
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .plan import Plan
+from storyboard.plan import Plan
 
 if TYPE_CHECKING:  # networkx is imported where a graph is built: compiling needs it only for a cycle
     import networkx as nx

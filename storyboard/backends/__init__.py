@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 import os
 
-from ..errors import UsageError
-from .base import Backend
+from storyboard.backends.base import Backend
+from storyboard.errors import UsageError
 
 BACKENDS: dict[str, tuple[str, str]] = {
     "preview": ("storyboard.backends.preview", "PreviewBackend"),

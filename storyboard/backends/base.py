@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ..plan import AssetRef, Plan, ShotPlan
+from storyboard.plan import AssetRef, Plan, ShotPlan
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..cache import sha256_file
-from ..errors import (
+from storyboard.backends.base import Progress, ShotJob
+from storyboard.backends.fal_state import Journal, Submission, UploadCache
+from storyboard.errors import (
     BackendError,
     CredentialsError,
     RejectedRequestError,
@@ -28,11 +29,11 @@ from ..errors import (
     UsageError,
     redact,
 )
-from ..plan import AssetRef, Plan, ShotPlan
-from .base import Progress, ShotJob
-from .fal_state import Journal, Submission, UploadCache
+from storyboard.plan import AssetRef, Plan, ShotPlan
+from storyboard.util import sha256_file
 
 T = TypeVar("T")
+
 
 def _env_number(name: str, default: float) -> float:
     """A non-negative number from the environment; UsageError naming the variable otherwise."""
@@ -98,8 +99,13 @@ class FalBackend:
 
     name = "fal"
 
-    def __init__(self, poll_seconds: float | None = None, wait_seconds: float | None = None,
-                 retries: int | None = None, backoff: float | None = None):
+    def __init__(
+        self,
+        poll_seconds: float | None = None,
+        wait_seconds: float | None = None,
+        retries: int | None = None,
+        backoff: float | None = None,
+    ):
         self.poll_seconds = poll_seconds if poll_seconds is not None else _env_number("STORYBOARD_FAL_POLL", 1.0)
         self.wait_seconds = wait_seconds if wait_seconds is not None else _env_number("STORYBOARD_FAL_TIMEOUT", 1800)
         self.retries = int(retries if retries is not None else _env_number("STORYBOARD_FAL_RETRIES", 5))
@@ -150,7 +156,8 @@ class FalBackend:
                         f"an earlier build was stopped while submitting shot {shot.id!r}: fal may have accepted "
                         "that request, but its id was never saved, so it is not sent again on its own (that could "
                         "pay twice). Check your requests at https://fal.ai/dashboard/requests; to send it again, "
-                        f"run the build with --select {shot.id} --force")
+                        f"run the build with --select {shot.id} --force"
+                    )
                 self.journal.drop_intent(shot.key, "--force")
             request = shot.request(lambda ref: self._url(job, ref))
             self._check_cancel(job)
@@ -245,7 +252,8 @@ class FalBackend:
                     self.journal.ended(sub, "abandoned", "unknown to fal")
                     raise TransientBackendError(
                         f"fal no longer knows request {sub.request_id} of shot {sub.shot!r}; it will be submitted again "
-                        "on the next build") from None
+                        "on the next build"
+                    ) from None
                 failures = self._count_failure(failures, f"status of {sub.shot!r}", exc)
                 continue
             except Exception as exc:  # httpx transport errors: the request is still running remotely
@@ -254,8 +262,14 @@ class FalBackend:
             if isinstance(status, fal_client.Queued):
                 if status.position != last_position:
                     last_position = status.position
-                    job.progress(Progress(sub.shot, f"in queue (position {status.position})",
-                                          queue_position=status.position, state="queued"))
+                    job.progress(
+                        Progress(
+                            sub.shot,
+                            f"in queue (position {status.position})",
+                            queue_position=status.position,
+                            state="queued",
+                        )
+                    )
             else:
                 logs = getattr(status, "logs", None) or []
                 for entry in logs[seen_logs:]:
@@ -266,20 +280,25 @@ class FalBackend:
                 if isinstance(status, fal_client.Completed):
                     if status.error:
                         self.journal.ended(sub, "failed", status.error)
-                        raise BackendError(f"fal reported an error for shot {sub.shot!r}: {status.error}"
-                                           + (f" ({status.error_type})" if status.error_type else ""))
+                        raise BackendError(
+                            f"fal reported an error for shot {sub.shot!r}: {status.error}"
+                            + (f" ({status.error_type})" if status.error_type else "")
+                        )
                     return self._retry(lambda: handle.get(), f"result of {sub.shot!r}", job)
             if time.monotonic() > deadline:
                 raise TransientBackendError(
                     f"shot {sub.shot!r} is still running on fal after {self.wait_seconds:.0f} s (request "
-                    f"{sub.request_id}); run the build again to keep waiting — it will not be submitted twice")
+                    f"{sub.request_id}); run the build again to keep waiting — it will not be submitted twice"
+                )
             job.cancel.wait(self.poll_seconds)
 
     def _count_failure(self, failures: int, what: str, exc: Exception) -> int:
         failures += 1
         if failures > self.retries:
-            raise TransientBackendError(f"{what}: gave up after {self.retries} retries: {redact(str(exc))[:200]}; "
-                                        "the request keeps running and the next build resumes it") from None
+            raise TransientBackendError(
+                f"{what}: gave up after {self.retries} retries: {redact(str(exc))[:200]}; "
+                "the request keeps running and the next build resumes it"
+            ) from None
         time.sleep(self.backoff * 2 ** (failures - 1))
         return failures
 
@@ -310,8 +329,8 @@ class FalBackend:
 
     def _fetch(self, job: ShotJob, url: str, size: int | None) -> None:
         """Download the clip until it plays; a bad download is fetched again, never paid for again."""
-        from ..errors import MediaError
-        from ..media import probe
+        from storyboard.errors import MediaError
+        from storyboard.media.probe import probe
 
         for attempt in range(self.retries + 1):
             self._retry(lambda: self._download(url, job.dest, size), "download", job)
@@ -320,10 +339,12 @@ class FalBackend:
                 return
             except MediaError as exc:
                 if attempt == self.retries:
-                    raise TransientBackendError(f"the video of {job.shot.id!r} does not play after {attempt + 1} "
-                                                f"downloads ({exc}); the next build fetches it again") from None
+                    raise TransientBackendError(
+                        f"the video of {job.shot.id!r} does not play after {attempt + 1} "
+                        f"downloads ({exc}); the next build fetches it again"
+                    ) from None
                 self._check_cancel(job)
-                time.sleep(self.backoff * 2 ** attempt)
+                time.sleep(self.backoff * 2**attempt)
 
     # -- download ------------------------------------------------------------------------
     def _download(self, url: str, dest: Path, expected: int | None) -> None:

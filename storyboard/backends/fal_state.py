@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cache import atomic_write_json
-from ..errors import redact
+from storyboard.errors import redact
+from storyboard.util import atomic_write_json
 
 UPLOAD_TTL_SECONDS = 6 * 24 * 3600
 
@@ -99,16 +99,31 @@ class Journal:
     def submitted(self, sub: Submission) -> None:
         """Record a submission durably (before waiting on it)."""
         with self._lock:
-            self._append({"event": "submitted", "key": sub.key, "shot": sub.shot, "endpoint": sub.endpoint,
-                          "request_id": sub.request_id, "t": sub.submitted_at})
+            self._append(
+                {
+                    "event": "submitted",
+                    "key": sub.key,
+                    "shot": sub.shot,
+                    "endpoint": sub.endpoint,
+                    "request_id": sub.request_id,
+                    "t": sub.submitted_at,
+                }
+            )
             self._active[sub.key] = sub
             self._intents.discard(sub.key)
 
     def ended(self, sub: Submission, event: str, detail: str = "") -> None:
         """Record that a submission ended: ``finished`` (clip stored in the cache), ``failed`` or ``abandoned``."""
         with self._lock:
-            self._append({"event": event, "key": sub.key, "request_id": sub.request_id, "t": time.time(),
-                          "detail": redact(detail)[:500]})  # fal's error text may echo the key
+            self._append(
+                {
+                    "event": event,
+                    "key": sub.key,
+                    "request_id": sub.request_id,
+                    "t": time.time(),
+                    "detail": redact(detail)[:500],
+                }
+            )  # fal's error text may echo the key
             if self._active.get(sub.key) == sub:
                 del self._active[sub.key]
 

@@ -19,11 +19,19 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from ..errors import BackendError, MediaError
-from ..media import house_video_args, run_ffmpeg
-from ..plan import AssetRef, Plan, ShotPlan
-from .base import Progress, ShotJob
-from .preview_card import PROGRESS_COLOR, Card, Layout, Tile, render_background, render_overlay, seed_bytes
+from storyboard.backends.base import Progress, ShotJob
+from storyboard.backends.preview_card import (
+    PROGRESS_COLOR,
+    Card,
+    Layout,
+    Tile,
+    render_background,
+    render_overlay,
+    seed_bytes,
+)
+from storyboard.errors import BackendError, MediaError
+from storyboard.media.ffmpeg import house_video_args, run_ffmpeg
+from storyboard.plan import AssetRef, Plan, ShotPlan
 
 FPS = 24
 ZOOM = 1.08  # the push-in: the background ends this much larger than at the start
@@ -36,7 +44,7 @@ TIMESCALE = 12288  # the MP4 track timescale (ffmpeg's usual for 24 fps), pinned
 
 
 def encoder_args(size: tuple[int, int]) -> list[str]:
-    """The x264 options: the house encoder's (:func:`storyboard.media.house_video_args`, fast).
+    """The x264 options: the house encoder's (:func:`storyboard.media.ffmpeg.house_video_args`, fast).
 
     So every preview clip of one shape carries the house SPS/PPS and the stitcher joins preview
     clips by stream copy. Only the CRF differs (it does not enter the parameter sets); threads
@@ -199,7 +207,13 @@ def filter_graph(bg_size: tuple[int, int], size: tuple[int, int], frames: int, s
 
 
 def ffmpeg_args(
-    bg_path: Path, bg_size: tuple[int, int], card_path: Path, size: tuple[int, int], frames: int, shot_id: str, dest: Path
+    bg_path: Path,
+    bg_size: tuple[int, int],
+    card_path: Path,
+    size: tuple[int, int],
+    frames: int,
+    shot_id: str,
+    dest: Path,
 ) -> list[str]:
     """The ffmpeg arguments that turn the raw background and card into the clip at ``dest``."""
     bar_h = Layout(*size).progress_h

@@ -147,7 +147,10 @@ def gradient(size: tuple[int, int], shot_id: str, number: int) -> Image.Image:
     lw, lh = max(2, w // 8), max(2, h // 8)
     hue = seed[0] / 255
     c1 = np.array(colorsys.hls_to_rgb(hue, 0.16 + seed[1] / 255 * 0.08, 0.45)) * 255
-    c2 = np.array(colorsys.hls_to_rgb((hue + 0.09 + seed[2] / 255 * 0.08) % 1.0, 0.34 + seed[3] / 255 * 0.08, 0.40)) * 255
+    c2 = (
+        np.array(colorsys.hls_to_rgb((hue + 0.09 + seed[2] / 255 * 0.08) % 1.0, 0.34 + seed[3] / 255 * 0.08, 0.40))
+        * 255
+    )
     yy, xx = np.mgrid[0:lh, 0:lw].astype(np.float32)
     xn, yn = xx / (lw - 1), yy / (lh - 1)
     t = np.clip(0.55 * xn + 0.45 * (1 - yn), 0, 1)[..., None]
@@ -259,7 +262,9 @@ def _draw_header(draw: ImageDraw.ImageDraw, card: Card, layout: Layout, fonts: F
     badge_font = fonts.get(20, bold=True)
     badge = f"SHOT {card.number}"
     bw = draw.textlength(badge, font=badge_font) + layout.px(20)
-    draw.rounded_rectangle((m, mid - layout.px(16), m + bw, mid + layout.px(16)), radius=layout.px(6), fill=ELEMENT_COLOR)
+    draw.rounded_rectangle(
+        (m, mid - layout.px(16), m + bw, mid + layout.px(16)), radius=layout.px(6), fill=ELEMENT_COLOR
+    )
     draw.text((m + bw / 2, mid), badge, font=badge_font, fill=(20, 20, 24, 255), anchor="mm")
     meta = f"{card.duration} s  ·  {card.aspect_ratio}  ·  PREVIEW"
     meta_font = fonts.get(20)
@@ -401,10 +406,18 @@ def _draw_tiles(img: Image.Image, tiles: tuple[Tile, ...], layout: Layout, fonts
         x = m + len(shown) * (side + gap)
         draw = ImageDraw.Draw(img)
         draw.rounded_rectangle((x, top, x + side, top + side + cap_h), radius=layout.px(10), fill=TILE_BG)
-        draw.text((x + side / 2, top + (side + cap_h) / 2), f"+{extra} more", font=fonts.get(20, bold=True), fill=WHITE, anchor="mm")
+        draw.text(
+            (x + side / 2, top + (side + cap_h) / 2),
+            f"+{extra} more",
+            font=fonts.get(20, bold=True),
+            fill=WHITE,
+            anchor="mm",
+        )
 
 
-def _draw_tile(img: Image.Image, tile: Tile, pos: tuple[int, int], side: int, cap_h: int, layout: Layout, fonts: Fonts) -> None:
+def _draw_tile(
+    img: Image.Image, tile: Tile, pos: tuple[int, int], side: int, cap_h: int, layout: Layout, fonts: Fonts
+) -> None:
     """One reference: its picture (or a placeholder), framed in its tag's colour, tag and name below."""
     x, y = pos
     radius = layout.px(10)
@@ -441,7 +454,13 @@ def _draw_placeholder(
         width=max(1, layout.px(2)),
     )
     kind_font, note_font = fonts.get(18, bold=True), fonts.get(13)
-    draw.text((x + side / 2, y + side / 2 - layout.px(8)), "URL" if tile.path is None else "?", font=kind_font, fill=WHITE, anchor="mm")
+    draw.text(
+        (x + side / 2, y + side / 2 - layout.px(8)),
+        "URL" if tile.path is None else "?",
+        font=kind_font,
+        fill=WHITE,
+        anchor="mm",
+    )
     if tile.note:
         note = fit_text(draw, tile.note, note_font, side - 2 * inset - layout.px(6))
         draw.text((x + side / 2, y + side / 2 + layout.px(16)), note, font=note_font, fill=MUTED, anchor="mm")

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from storyboard.board import THUMB_SIDE, board_command
-from storyboard.compile import compile_file
-
+from storyboard.compiler.compile import compile_file
+from storyboard.views.board import THUMB_SIDE, board_command
 from support.cli import EXAMPLES, REPO, run_cli
 
 SHOTS = ["arrival", "orbit", "memory", "keepsake"]
@@ -223,8 +222,10 @@ shots:
     assert doc.find("h1").text() == 'Bold <b>title</b> & "quotes"'
     assert doc.find("title").text() == 'Bold <b>title</b> & "quotes" — storyboard'
     (card,) = cards(doc)
-    assert 'Take @Image1 as the start frame. </p><script>alert("x")</script> @Element1 waves <img src=x onerror=alert(1)> & smiles' \
+    assert (
+        'Take @Image1 as the start frame. </p><script>alert("x")</script> @Element1 waves <img src=x onerror=alert(1)> & smiles'
         == card.find("p", "prompt").text()
+    )
     assert [img.attrs["src"].startswith("assets/") for img in doc.find_all("img")] == [True, True]
     assert '<i onmouseover="alert(1)">sly</i>' in card.find("figure", "ref").text()
 
@@ -257,19 +258,36 @@ def test_board_shows_every_status_of_the_last_build(example):
     for sid, key in (("memory", "0" * 64), ("keepsake", keys["keepsake"])):
         (shots / f"{sid}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
         (shots / f"{sid}.json").write_text(json.dumps({"key": key}))
-    (sb.parent / "build" / "run_results.json").write_text(json.dumps({
-        "version": 1, "backend": "preview", "film": None, "shots": [
-            {"id": "arrival", "key": keys["arrival"], "status": "failed", "seconds": 1.0,
-             "error": "the backend said <no>"},
-            {"id": "orbit", "key": keys["orbit"], "status": "skipped", "seconds": 0, "error": "arrival failed"},
-            {"id": "memory", "key": "0" * 64, "status": "generated", "seconds": 2.0, "error": None},
-            {"id": "keepsake", "key": keys["keepsake"], "status": "cached", "seconds": 0, "error": None},
-        ]}))
+    (sb.parent / "build" / "run_results.json").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "backend": "preview",
+                "film": None,
+                "shots": [
+                    {
+                        "id": "arrival",
+                        "key": keys["arrival"],
+                        "status": "failed",
+                        "seconds": 1.0,
+                        "error": "the backend said <no>",
+                    },
+                    {"id": "orbit", "key": keys["orbit"], "status": "skipped", "seconds": 0, "error": "arrival failed"},
+                    {"id": "memory", "key": "0" * 64, "status": "generated", "seconds": 2.0, "error": None},
+                    {"id": "keepsake", "key": keys["keepsake"], "status": "cached", "seconds": 0, "error": None},
+                ],
+            }
+        )
+    )
     page = board_command(sb)
     doc = check_page(page)
     arrival, orbit, memory, keepsake = cards(doc)
-    assert [c.attrs["class"].split()[1] for c in (arrival, orbit, memory, keepsake)] == \
-        ["st-failed", "st-skipped", "st-outdated", "st-cached"]
+    assert [c.attrs["class"].split()[1] for c in (arrival, orbit, memory, keepsake)] == [
+        "st-failed",
+        "st-skipped",
+        "st-outdated",
+        "st-cached",
+    ]
     assert status(arrival) == "failed" and arrival.find("p", "error").text() == "the backend said <no>"
     assert status(orbit) == "skipped" and orbit.find("p", "error").text() == "arrival failed"
     assert status(memory) == "changed since the last build (generated)"
@@ -292,9 +310,22 @@ def chromium() -> Path:
 
 def run_chromium(binary: Path, profile: Path, *args: str, timeout: float = 60) -> tuple[str, str]:
     """Run headless Chromium in its own process group; (stdout, stderr); the whole group is killed after."""
-    cmd = [str(binary), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args]
+    cmd = [
+        str(binary),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -317,8 +348,9 @@ def test_board_renders_in_headless_chromium(built, tmp_path):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "board.png"
     shot.unlink(missing_ok=True)
-    dom, log = run_chromium(binary, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1366,900",
-                            "--dump-dom", page.as_uri())
+    dom, log = run_chromium(
+        binary, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1366,900", "--dump-dom", page.as_uri()
+    )
     console = [line for line in log.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
     assert console == [], "the page logged to the console:\n" + "\n".join(console)
     rendered = parse(dom)

@@ -12,8 +12,7 @@ from pathlib import Path
 import imageio_ffmpeg
 from PIL import Image
 
-from storyboard.media import probe
-
+from storyboard.media.probe import probe
 from support.cli import cli_env, results, run_cli
 
 GREENHOUSE_FRAMES = (5 + 8 + 5 + 4) * 24 - 12  # four shots, one 0.5 s crossfade into `memory`
@@ -75,8 +74,9 @@ def test_asset_change_regenerates_exactly_its_shots(example):
 
 def test_failed_shot_skips_only_its_dependents(example):
     sb = example("greenhouse")
-    proc = run_cli("build", str(sb), "--backend", "support.backends:FlakyBackend",
-                   env={"STORYBOARD_TEST_FAIL": "arrival"})
+    proc = run_cli(
+        "build", str(sb), "--backend", "support.backends:FlakyBackend", env={"STORYBOARD_TEST_FAIL": "arrival"}
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     status = {k: v["status"] for k, v in results(sb.parent / "build").items()}
@@ -96,8 +96,13 @@ def test_sigkill_leaves_nothing_trusted_and_the_next_build_completes(example, tm
     sb = example("greenhouse")
     log = tmp_path / "renders.log"
     env = cli_env({"STORYBOARD_TEST_SLEEP": "30", "STORYBOARD_TEST_LOG": str(log)})
-    proc = subprocess.Popen([sys.executable, "-m", "storyboard", "build", str(sb), "-b", "support.backends:SlowBackend"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "storyboard", "build", str(sb), "-b", "support.backends:SlowBackend"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not log.exists() or len(log.read_text().split()) < 2):
         time.sleep(0.1)

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from sbtest import write_storyboard
-from storyboard.compile import compile_file
+from storyboard.compiler.compile import compile_file
 from storyboard.errors import InputError
 from support.cli import cli_env, results, run_cli
 
@@ -37,8 +37,15 @@ DISTINCT = TWINS.replace('  - id: two\n    prompt: "@hero waves."', '  - id: two
 def test_identical_requests_are_generated_once_even_in_parallel(project, tmp_path):
     sb = write_storyboard(project, TWINS)
     log = tmp_path / "renders.log"
-    proc = run_cli("build", str(sb), "-j", "3", "-b", "support.backends:SlowBackend",
-                   env={"STORYBOARD_TEST_SLEEP": "1", "STORYBOARD_TEST_LOG": str(log)})
+    proc = run_cli(
+        "build",
+        str(sb),
+        "-j",
+        "3",
+        "-b",
+        "support.backends:SlowBackend",
+        env={"STORYBOARD_TEST_SLEEP": "1", "STORYBOARD_TEST_LOG": str(log)},
+    )
     assert proc.returncode == 0, proc.stderr
     renders = log.read_text().split()
     assert sorted(renders) in (["one", "three"], ["three", "two"])
@@ -80,9 +87,13 @@ def test_interrupted_build_keeps_the_results_of_finished_shots(project, tmp_path
     sb = write_storyboard(project, DISTINCT)
     log = tmp_path / "renders.log"
     env = cli_env({"STORYBOARD_TEST_SLEEP": "60", "STORYBOARD_TEST_FAST": "one", "STORYBOARD_TEST_LOG": str(log)})
-    proc = subprocess.Popen([sys.executable, "-m", "storyboard", "build", str(sb), "-j", "1",
-                             "-b", "support.backends:SlowBackend"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "storyboard", "build", str(sb), "-j", "1", "-b", "support.backends:SlowBackend"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not log.exists() or len(log.read_text().split()) < 2):
         time.sleep(0.05)
@@ -101,13 +112,18 @@ def test_bad_fal_settings_are_usage_errors(project):
     assert "STORYBOARD_FAL_RETRIES='many'" in proc.stderr and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("transition,ok", [
-    ("{type: crossfade, duration: 2.5}", True),
-    ("{type: crossfade, duration: 3}", False),
-    ("{type: fade, duration: 5}", True),
-])
+@pytest.mark.parametrize(
+    "transition,ok",
+    [
+        ("{type: crossfade, duration: 2.5}", True),
+        ("{type: crossfade, duration: 3}", False),
+        ("{type: fade, duration: 5}", True),
+    ],
+)
 def test_transitions_must_fit_their_shots_at_compile_time(project, transition, ok):
-    text = TWINS.replace('    prompt: "@hero sits down."', f'    prompt: "@hero sits down."\n    transition: {transition}')
+    text = TWINS.replace(
+        '    prompt: "@hero sits down."', f'    prompt: "@hero sits down."\n    transition: {transition}'
+    )
     sb = write_storyboard(project, text)
     if ok:
         compile_file(sb)
@@ -121,8 +137,10 @@ def test_transitions_must_fit_their_shots_at_compile_time(project, transition, o
 
 
 def test_first_shot_transition_is_a_cut_and_none_renders_as_nothing(project):
-    text = TWINS.replace('  - id: one\n    prompt: "@hero waves."',
-                         '  - id: one\n    transition: {type: fade, duration: 1}\n    prompt: "@hero waves{{ style }}."')
+    text = TWINS.replace(
+        '  - id: one\n    prompt: "@hero waves."',
+        '  - id: one\n    transition: {type: fade, duration: 1}\n    prompt: "@hero waves{{ style }}."',
+    )
     plan = compile_file(write_storyboard(project, text))
     assert plan.shots[0].transition.type == "cut"
     assert plan.shots[0].prompt == "@Element1 waves."
@@ -133,8 +151,13 @@ def test_two_backends_building_into_one_folder_do_not_interleave(project, tmp_pa
     sb = write_storyboard(project, DISTINCT)
     log = tmp_path / "renders.log"
     env = cli_env({"STORYBOARD_TEST_SLEEP": "30", "STORYBOARD_TEST_LOG": str(log)})
-    slow = subprocess.Popen([sys.executable, "-m", "storyboard", "build", str(sb), "-b", "support.backends:SlowBackend"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    slow = subprocess.Popen(
+        [sys.executable, "-m", "storyboard", "build", str(sb), "-b", "support.backends:SlowBackend"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not log.exists():

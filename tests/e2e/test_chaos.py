@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from sbtest import write_storyboard
 
+from sbtest import write_storyboard
 from support.cli import results, run_cli
 from support.reliability import (
     FAST_FAL,
@@ -67,8 +67,9 @@ def check_outcome(proc: subprocess.CompletedProcess[str], build_dir: Path) -> di
 @pytest.mark.parametrize("seed", SEEDS)
 def test_chaos_then_calm_builds_the_film_without_paying_twice(project: Path, fake_fal_factory, seed: int) -> None:
     t0 = time.monotonic()
-    fake = fake_fal_factory(chaos_rate=0.2, seed=seed, stuck_seconds=STUCK_SECONDS, processing_seconds=0.2,
-                            concurrency=8)
+    fake = fake_fal_factory(
+        chaos_rate=0.2, seed=seed, stuck_seconds=STUCK_SECONDS, processing_seconds=0.2, concurrency=8
+    )
     sb = write_storyboard(project, chains_storyboard(CHAINS, LENGTH, duration=SECONDS))
     build_dir = project / "build"
 
@@ -79,8 +80,10 @@ def test_chaos_then_calm_builds_the_film_without_paying_twice(project: Path, fak
     chaos_jobs = [j for j in jobs if j is not None and (j.stuck or j.error is not None)]
     assert chaos_calls or chaos_jobs, "the chaos never fired"
     assert fake.submissions, "nothing was submitted"
-    print(f"seed {seed}: first build exit {first.returncode}, {len(chaos_calls)} chaos calls, "
-          f"{len(chaos_jobs)} chaos jobs, statuses {sorted(status.values())}")  # shown when the test fails
+    print(
+        f"seed {seed}: first build exit {first.returncode}, {len(chaos_calls)} chaos calls, "
+        f"{len(chaos_jobs)} chaos jobs, statuses {sorted(status.values())}"
+    )  # shown when the test fails
 
     fake.configure(chaos_rate=0)
     second = build(sb, fake, "30")
@@ -101,8 +104,11 @@ def test_chaos_then_calm_builds_the_film_without_paying_twice(project: Path, fak
     assert time.monotonic() - t0 < 90
 
 
-@pytest.mark.xfail(strict=True, reason="known: fal-client retries a submit POST whose answer was lost, so fal queues "
-                                       "the request twice (docs/security.md, 'what is not defended')")
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: fal-client retries a submit POST whose answer was lost, so fal queues "
+    "the request twice (docs/security.md, 'what is not defended')",
+)
 def test_a_submission_whose_answer_is_lost_is_not_sent_twice(project: Path, fake_fal_factory) -> None:
     """The connection drops *after* fal queued the request: the request runs, its id never arrives."""
     from storyboard.backends.fakefal import Fault

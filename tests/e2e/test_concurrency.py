@@ -15,25 +15,39 @@ import threading
 from pathlib import Path
 
 import pytest
-from sbtest import write_storyboard
 
+from sbtest import write_storyboard
 from support.cli import cli_env, results, run_cli
-from support.reliability import FAST_FAL, FPS, chains_storyboard, frame_count, submissions_by_shot
+from support.reliability import (
+    FAST_FAL,
+    FPS,
+    chains_storyboard,
+    frame_count,
+    submissions_by_shot,
+)
 
 CHAINS, LENGTH, SECONDS = 2, 2, 3
 SHOTS = {f"c{i}_{j}" for i in range(CHAINS) for j in range(LENGTH)}
 LOCKED = "another build is using the cache"
 
 
-def start_together(root: Path, env: dict[str, str], args: list[str], n: int = 2) -> list[subprocess.CompletedProcess[str]]:
+def start_together(
+    root: Path, env: dict[str, str], args: list[str], n: int = 2
+) -> list[subprocess.CompletedProcess[str]]:
     """Start ``n`` identical builds at the same instant (a barrier); wait for all of them."""
     barrier = threading.Barrier(n)
     done: list[subprocess.CompletedProcess[str] | None] = [None] * n
 
     def one(i: int) -> None:
         barrier.wait(timeout=30)
-        done[i] = subprocess.run([sys.executable, "-m", "storyboard", "build", "storyboard.yaml", *args], cwd=root,
-                                 env=cli_env(env), capture_output=True, text=True, timeout=180)
+        done[i] = subprocess.run(
+            [sys.executable, "-m", "storyboard", "build", "storyboard.yaml", *args],
+            cwd=root,
+            env=cli_env(env),
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in threads:
@@ -85,14 +99,21 @@ def test_two_builds_at_once_one_stands_aside(project: Path, fake_fal_factory, ba
 
 def test_a_locked_cache_is_refused_before_anything_is_sent(project: Path, fake_fal) -> None:
     """Held by a build that is still running (here: this test holds the lock itself)."""
-    from storyboard.cache import Cache
+    from storyboard.build.cache import Cache
 
     write_storyboard(project, chains_storyboard(1, 2, duration=SECONDS))
     holder = Cache(project / ".storyboard" / "cache", "fal")
     holder.lock()
     try:
-        proc = run_cli("build", "storyboard.yaml", "--backend", "fal", cwd=project,
-                       env={**fake_fal.client_env("lock-key"), **FAST_FAL}, timeout=60)
+        proc = run_cli(
+            "build",
+            "storyboard.yaml",
+            "--backend",
+            "fal",
+            cwd=project,
+            env={**fake_fal.client_env("lock-key"), **FAST_FAL},
+            timeout=60,
+        )
     finally:
         holder.unlock()
     assert proc.returncode == 1 and LOCKED in proc.stderr, proc.stderr

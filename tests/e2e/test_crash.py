@@ -29,8 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sbtest import write_storyboard
 
+from sbtest import write_storyboard
 from support.cli import cli_env, results, run_cli
 from support.reliability import (
     FAST_FAL,
@@ -68,8 +68,15 @@ def clips_in_cache(root: Path) -> int:
     return len(list(root.glob(".storyboard/cache/*/clips/*/*.json")))
 
 
-def kill_at_random(root: Path, env: dict[str, str], args: list[str], rng: random.Random,
-                   progress: Callable[[], int], steps: int, extra_max: float) -> str:
+def kill_at_random(
+    root: Path,
+    env: dict[str, str],
+    args: list[str],
+    rng: random.Random,
+    progress: Callable[[], int],
+    steps: int,
+    extra_max: float,
+) -> str:
     """Start a build and SIGKILL its whole process group at a random moment; describe the moment.
 
     The moment is drawn relative to the build's own progress, not the clock, so it lands as well on
@@ -78,9 +85,14 @@ def kill_at_random(root: Path, env: dict[str, str], args: list[str], rng: random
     The kill must find the build still running.
     """
     target, extra = rng.randrange(steps), rng.uniform(0.0, extra_max)
-    proc = subprocess.Popen([sys.executable, "-m", "storyboard", "build", "storyboard.yaml", *args], cwd=root,
-                            env=cli_env(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "storyboard", "build", "storyboard.yaml", *args],
+        cwd=root,
+        env=cli_env(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while (not list(root.glob(".storyboard/cache/*/.lock")) or progress() < target) and proc.poll() is None:
@@ -105,8 +117,9 @@ def trusted_clips(cache: Path) -> dict[str, Path]:
         clip = record.with_suffix(".mp4")
         assert clip.exists(), f"a record without its clip: {record}"
         body = clip.read_bytes()
-        assert len(body) == data["size"] and hashlib.sha256(body).hexdigest() == data["sha256"], \
+        assert len(body) == data["size"] and hashlib.sha256(body).hexdigest() == data["sha256"], (
             f"the cache would trust a damaged clip: {clip}"
+        )
         out[data["shot_id"]] = clip
     return out
 
@@ -135,8 +148,9 @@ def test_sigkill_a_fal_build_then_rerun(asset_tree: Path, tmp_path: Path, fake_f
     ids = shots("fal")
     env = {**fake.client_env(KEY), **FAST_FAL}
     # fal: kill after the k-th submission (k = 0..5) plus up to 0.8 s: around submits and running requests
-    moment = kill_at_random(root, env, backend_args("fal"), random.Random(1000 + trial),
-                            lambda: len(fake.submissions), len(ids), 0.8)
+    moment = kill_at_random(
+        root, env, backend_args("fal"), random.Random(1000 + trial), lambda: len(fake.submissions), len(ids), 0.8
+    )
     cached = set(trusted_clips(root / ".storyboard" / "cache"))
     submitted_before = len(fake.submissions)
     print(f"fal trial {trial}: {moment}; {len(cached)} clips cached, {submitted_before} submitted")
@@ -146,12 +160,25 @@ def test_sigkill_a_fal_build_then_rerun(asset_tree: Path, tmp_path: Path, fake_f
     if rerun.returncode == 1 and "stopped while submitting" in rerun.stderr:
         # the kill fell between sending a request and saving its id: those shots are not sent again
         # on their own; the user checks and forces them (and then, knowingly, may pay twice)
-        held = sorted(sid for sid, r in results(root / "build").items()
-                      if r["status"] == "failed" and "stopped while submitting" in (r["error"] or ""))
+        held = sorted(
+            sid
+            for sid, r in results(root / "build").items()
+            if r["status"] == "failed" and "stopped while submitting" in (r["error"] or "")
+        )
         assert held, rerun.stderr
         assert all(len(subs) == 1 for subs in submissions_by_shot(fake).values()), "resubmitted without --force"
-        forced = run_cli("build", "storyboard.yaml", "--backend", "fal", "--select", " ".join(held), "--force",
-                         cwd=root, env=env, timeout=120)
+        forced = run_cli(
+            "build",
+            "storyboard.yaml",
+            "--backend",
+            "fal",
+            "--select",
+            " ".join(held),
+            "--force",
+            cwd=root,
+            env=env,
+            timeout=120,
+        )
         assert forced.returncode == 0, forced.stderr
         rerun = run_cli("build", "storyboard.yaml", "--backend", "fal", cwd=root, env=env, timeout=120)
         print(f"fal trial {trial}: {held} held back until forced")
@@ -188,8 +215,9 @@ def damage(clip: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", ["preview", "fal"])
-def test_a_damaged_cached_clip_is_reported_and_made_again(asset_tree: Path, tmp_path: Path, fake_fal_factory,
-                                                          backend: str) -> None:
+def test_a_damaged_cached_clip_is_reported_and_made_again(
+    asset_tree: Path, tmp_path: Path, fake_fal_factory, backend: str
+) -> None:
     root = project_copy(asset_tree, tmp_path, backend)
     env: dict[str, str] = {}
     fake = None

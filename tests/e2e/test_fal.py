@@ -53,8 +53,11 @@ def test_fal_build_uploads_once_submits_once_and_rebuilds_for_free(example, fake
         assert s.endpoint == "fal-ai/kling-video/o1/standard/reference-to-video"
         body = s.body
         assert "@mira" not in body["prompt"] and "@stone" not in body["prompt"]
-        urls = body["image_urls"] + [e["frontal_image_url"] for e in body["elements"]] + [
-            r for e in body["elements"] for r in e["reference_image_urls"]]
+        urls = (
+            body["image_urls"]
+            + [e["frontal_image_url"] for e in body["elements"]]
+            + [r for e in body["elements"] for r in e["reference_image_urls"]]
+        )
         assert urls and all(u in uploaded for u in urls)
     orbit = next(s.body for s in subs if "orbits" in s.body["prompt"])
     assert orbit["prompt"].startswith("Take @Image1 as the start frame.")
@@ -90,15 +93,18 @@ def test_422_is_the_users_error_with_fals_detail(example, fake_fal):
     assert status == {"arrival": "generated", "orbit": "failed", "memory": "generated", "keepsake": "generated"}
 
 
-@pytest.mark.parametrize("kind,phase,times", [
-    ("500", "submit", 2),
-    ("429", "submit", 3),
-    ("drop", "status", 4),
-    ("500", "status", 3),
-    ("500", "result", 2),
-    ("truncated", "download", 2),
-    ("500", "upload", 2),
-])
+@pytest.mark.parametrize(
+    "kind,phase,times",
+    [
+        ("500", "submit", 2),
+        ("429", "submit", 3),
+        ("drop", "status", 4),
+        ("500", "status", 3),
+        ("500", "result", 2),
+        ("truncated", "download", 2),
+        ("500", "upload", 2),
+    ],
+)
 def test_transient_faults_are_retried_without_paying_twice(example, fake_fal, kind, phase, times):
     sb = example("greenhouse")
     fault = fake_fal.add_fault(Fault(kind=kind, phase=phase, times=times))
@@ -140,8 +146,13 @@ def test_sigkill_mid_build_then_rerun_submits_nothing_twice(example, fake_fal_fa
     fake = fake_fal_factory(processing_seconds=3.0)
     sb = example("greenhouse")
     env = cli_env(fal_env(fake))
-    proc = subprocess.Popen([sys.executable, "-m", "storyboard", "build", str(sb), "--backend", "fal"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "storyboard", "build", str(sb), "--backend", "fal"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(fake.submissions) < 2:
         time.sleep(0.05)
@@ -182,10 +193,13 @@ def test_a_kill_while_submitting_holds_the_shot_until_forced(example, fake_fal):
     sb = example("greenhouse")
     journal = sb.parent / ".storyboard" / "cache" / "fal" / "state" / "journal.jsonl"
     assert build(sb, fake_fal, "--select", "arrival").returncode == 0
-    key = next(json.loads(line)["key"] for line in journal.read_text().splitlines()
-               if json.loads(line).get("shot") == "arrival")
+    key = next(
+        json.loads(line)["key"]
+        for line in journal.read_text().splitlines()
+        if json.loads(line).get("shot") == "arrival"
+    )
     # what a build killed between sending memory's request and saving its id leaves behind
-    from storyboard.compile import compile_file
+    from storyboard.compiler.compile import compile_file
 
     memory_key = compile_file(sb).shot("memory").key
     with open(journal, "a") as f:

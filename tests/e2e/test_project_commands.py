@@ -66,7 +66,11 @@ def test_select_builds_only_the_selection_and_stitches_only_when_complete(exampl
     assert [s["id"] for s in listed["shots"]] == ["arrival", "orbit"]
     listed = json.loads(run_cli("ls", str(sb), "--select", "+orbit memory", "--exclude", "arrival", "--json").stdout)
     # arrival is excluded, but orbit needs its last frame and nothing is cached: it is listed as needed
-    assert [(s["id"], s["selected"]) for s in listed["shots"]] == [("arrival", False), ("orbit", True), ("memory", True)]
+    assert [(s["id"], s["selected"]) for s in listed["shots"]] == [
+        ("arrival", False),
+        ("orbit", True),
+        ("memory", True),
+    ]
     listed = json.loads(run_cli("ls", str(sb), "--select", "object:stone", "--json").stdout)
     assert [s["id"] for s in listed["shots"] if s["selected"]] == ["orbit", "memory", "keepsake"]
     assert [s["id"] for s in listed["shots"] if not s["selected"]] == ["arrival"]  # orbit's start frame
@@ -86,7 +90,11 @@ def test_select_builds_only_the_selection_and_stitches_only_when_complete(exampl
     proc = run_cli("build", str(sb))
     assert proc.returncode == 0, proc.stderr
     assert {k: v["status"] for k, v in results(sb.parent / "build").items()} == {
-        "arrival": "cached", "orbit": "cached", "memory": "generated", "keepsake": "generated"}
+        "arrival": "cached",
+        "orbit": "cached",
+        "memory": "generated",
+        "keepsake": "generated",
+    }
     assert (sb.parent / "build" / "greenhouse.mp4").exists()
 
 
@@ -110,7 +118,9 @@ def test_timeline_reads_back_and_matches_the_film(example):
     assert track.duration().to_frames() == frames
 
 
-@pytest.mark.parametrize("fmt,marker", [("mermaid", "flowchart LR"), ("dot", "digraph storyboard"), ("text", "film greenhouse.mp4")])
+@pytest.mark.parametrize(
+    "fmt,marker", [("mermaid", "flowchart LR"), ("dot", "digraph storyboard"), ("text", "film greenhouse.mp4")]
+)
 def test_graph_formats(example, fmt, marker):
     sb = example("greenhouse")
     proc = run_cli("graph", str(sb), "--format", fmt)

@@ -16,8 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from sbtest import write_storyboard
 
+from sbtest import write_storyboard
 from storyboard.backends.fakefal import Fault
 from support.cli import results, run_cli
 
@@ -108,9 +108,13 @@ def test_successful_builds_in_every_verbosity_and_the_read_only_commands(runs: R
     assert verbose.returncode == 0, verbose.stderr
     quiet = runs.build("--force", "-q")
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
-    for args in (["cost", "storyboard.yaml"], ["cost", "storyboard.yaml", "--json"],
-                 ["compile", "storyboard.yaml", "--json"], ["compile", "storyboard.yaml"],
-                 ["validate", "storyboard.yaml", "--json"]):
+    for args in (
+        ["cost", "storyboard.yaml"],
+        ["cost", "storyboard.yaml", "--json"],
+        ["compile", "storyboard.yaml", "--json"],
+        ["compile", "storyboard.yaml"],
+        ["validate", "storyboard.yaml", "--json"],
+    ):
         proc = runs(*args)
         assert proc.returncode == 0, proc.stderr
     assert runs.fake.count("submit", 200) == 9
@@ -157,8 +161,11 @@ def test_failures_that_echo_the_key_are_redacted(runs: Runs) -> None:
 
 def test_a_missing_asset_error_with_the_key_set(runs: Runs) -> None:
     write_storyboard(runs.project, STORYBOARD.replace("assets/blue.png", "assets/bleu.png"))
-    for args in (["build", "storyboard.yaml", "--backend", "fal"], ["validate", "storyboard.yaml"],
-                 ["cost", "storyboard.yaml"]):
+    for args in (
+        ["build", "storyboard.yaml", "--backend", "fal"],
+        ["validate", "storyboard.yaml"],
+        ["cost", "storyboard.yaml"],
+    ):
         proc = runs(*args)
         assert proc.returncode == 2 and "asset file 'assets/bleu.png' not found" in proc.stderr, proc.stderr
     assert runs.fake.calls == []
@@ -172,8 +179,9 @@ def test_key_id_and_secret_variables(project: Path, fake_fal_factory, tmp_path: 
     home = tmp_path / "home"
     home.mkdir()
     runs = Runs(project, fake, home, env={"FAL_KEY_ID": KEY_ID, "FAL_KEY_SECRET": KEY_SECRET})
-    fake.add_fault(Fault(kind="422", phase="submit", match="waves", times=None,
-                         detail=f"secret {KEY_SECRET} is not valid here"))
+    fake.add_fault(
+        Fault(kind="422", phase="submit", match="waves", times=None, detail=f"secret {KEY_SECRET} is not valid here")
+    )
     proc = runs.build("--verbose")
     assert proc.returncode == 1 and "secret *** is not valid here" in proc.stderr, proc.stderr
     assert fake.count("submit", 200) == 2

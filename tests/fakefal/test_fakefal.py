@@ -11,8 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import av
 import fal_client
@@ -94,11 +95,15 @@ def test_upload_falls_back_to_gcs_when_the_cdn_fails(fake: FakeFal, client: fal_
     assert fetch(url).content == b"fallback bytes"
     assert [u.via for u in fake.uploads] == ["gcs"]
     assert [(c.host, c.status) for c in fake.calls if c.phase == "upload"] == [
-        ("v3.fal.media", 500), ("rest.fal.ai", 200), ("storage.googleapis.com", 200)]
+        ("v3.fal.media", 500),
+        ("rest.fal.ai", 200),
+        ("storage.googleapis.com", 200),
+    ]
 
 
-def test_queue_walk_result_and_video(fake_fal_factory: Callable[..., FakeFal], monkeypatch: pytest.MonkeyPatch,
-                                     tmp_path: Path) -> None:
+def test_queue_walk_result_and_video(
+    fake_fal_factory: Callable[..., FakeFal], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     fake = fake_fal_factory(processing_seconds=0.6, concurrency=1, faults=(Fault(kind="stuck", match="blocker"),))
     client = make_client(fake, monkeypatch)
     try:
@@ -155,7 +160,9 @@ def test_other_hosts_are_refused(fake: FakeFal, monkeypatch: pytest.MonkeyPatch)
             http.get("https://example.com/")
         assert http.get("http://example.com/").status_code == 403
     assert [(c.phase, c.host, c.status) for c in fake.calls] == [
-        ("proxy", "example.com", 403), ("proxy", "example.com", 403)]
+        ("proxy", "example.com", 403),
+        ("proxy", "example.com", 403),
+    ]
 
 
 SUBMIT_SCRIPT = """
@@ -188,8 +195,9 @@ def test_two_client_processes_share_one_fake(fake: FakeFal, tmp_path: Path) -> N
     image.write_bytes(b"\xff\xd8not really a jpeg")
 
     def python(script: str, *args: str) -> dict[str, Any]:
-        done = subprocess.run([sys.executable, "-c", script, *args], env=env, capture_output=True, text=True,
-                              timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", script, *args], env=env, capture_output=True, text=True, timeout=60
+        )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
@@ -213,17 +221,24 @@ VALIDATION_CASES = [
     ({"prompt": "x", "image_urls": [REF] * 4, "elements": [{"frontal_image_url": REF}] * 4}, ["body"], "value_error"),
     ({"prompt": "@Element2 waves", "elements": [{"frontal_image_url": REF}]}, ["body", "prompt"], "value_error"),
     ({"prompt": "in the style of @Image1"}, ["body", "prompt"], "value_error"),
-    ({"prompt": "x", "elements": [{"reference_image_urls": [REF]}]}, ["body", "elements", 0, "frontal_image_url"],
-     "missing"),
+    (
+        {"prompt": "x", "elements": [{"reference_image_urls": [REF]}]},
+        ["body", "elements", 0, "frontal_image_url"],
+        "missing",
+    ),
     ({"prompt": "x", "image_urls": ["file:///tmp/a.png"]}, ["body", "image_urls", 0], "url_scheme"),
-    ({"prompt": "x", "image_urls": ["https://v3.fal.media/files/nope/a.png"]}, ["body", "image_urls", 0],
-     "file_download_error"),
+    (
+        {"prompt": "x", "image_urls": ["https://v3.fal.media/files/nope/a.png"]},
+        ["body", "image_urls", 0],
+        "file_download_error",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("arguments", "loc", "kind"), VALIDATION_CASES)
-def test_invalid_input_is_a_422(client: fal_client.SyncClient, fake: FakeFal, arguments: dict[str, Any],
-                                loc: list[Any], kind: str) -> None:
+def test_invalid_input_is_a_422(
+    client: fal_client.SyncClient, fake: FakeFal, arguments: dict[str, Any], loc: list[Any], kind: str
+) -> None:
     with pytest.raises(fal_client.FalClientHTTPError) as caught:
         client.submit(ENDPOINT, arguments)
     assert caught.value.status_code == 422
@@ -237,8 +252,9 @@ def test_unknown_endpoint_is_a_404(client: fal_client.SyncClient) -> None:
     assert caught.value.status_code == 404 and "not found" in caught.value.message
 
 
-def test_missing_or_malformed_key_is_a_401(fake_fal_factory: Callable[..., FakeFal],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_or_malformed_key_is_a_401(
+    fake_fal_factory: Callable[..., FakeFal], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = fake_fal_factory(key="the-key")
     for name, value in fake.env.items():
         monkeypatch.setenv(name, value)
@@ -309,10 +325,12 @@ def test_stuck_request_stays_in_progress_until_cancelled(client: fal_client.Sync
     assert caught.value.status_code == 499
 
 
-def test_stuck_request_recovers_after_stuck_seconds(fake_fal_factory: Callable[..., FakeFal],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = fake_fal_factory(processing_seconds=0.05, stuck_seconds=0.4, chaos_rate=1.0, chaos_kinds=("stuck",),
-                            chaos_phases=("job",))
+def test_stuck_request_recovers_after_stuck_seconds(
+    fake_fal_factory: Callable[..., FakeFal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = fake_fal_factory(
+        processing_seconds=0.05, stuck_seconds=0.4, chaos_rate=1.0, chaos_kinds=("stuck",), chaos_phases=("job",)
+    )
     client = make_client(fake, monkeypatch)
     started = time.monotonic()
     assert "video" in run_one(client)
@@ -354,8 +372,9 @@ def test_422_fault_on_submit(client: fal_client.SyncClient, fake: FakeFal) -> No
     assert caught.value.status_code == 422 and caught.value.message[0]["type"] == "content_policy_violation"
 
 
-def test_chaos_is_survivable_and_reproducible(fake_fal_factory: Callable[..., FakeFal],
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chaos_is_survivable_and_reproducible(
+    fake_fal_factory: Callable[..., FakeFal], monkeypatch: pytest.MonkeyPatch
+) -> None:
     def faults_seen() -> list[str | None]:
         fake = fake_fal_factory(processing_seconds=0.05, chaos_rate=0.3, chaos_kinds=("429", "502", "drop"), seed=11)
         client = make_client(fake, monkeypatch)
@@ -369,8 +388,9 @@ def test_chaos_is_survivable_and_reproducible(fake_fal_factory: Callable[..., Fa
     assert faults_seen() == first
 
 
-def test_concurrency_limit_queues_with_positions(fake_fal_factory: Callable[..., FakeFal],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_concurrency_limit_queues_with_positions(
+    fake_fal_factory: Callable[..., FakeFal], monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = fake_fal_factory(processing_seconds=0.2, concurrency=1, faults=(Fault(kind="stuck", match="blocker"),))
     client = make_client(fake, monkeypatch)
     blocker = client.submit(ENDPOINT, {"prompt": "blocker"})
@@ -411,7 +431,10 @@ def test_fault_forms() -> None:
     assert Fault.parse("drop:any:*").times is None
     assert Fault(kind="stuck").phase == "job" and Fault(kind="truncated").phase == "download"
     bad_faults = [
-        {"kind": "418"}, {"kind": "stuck", "phase": "submit"}, {"kind": "500", "times": 0}, {"kind": "500", "x": 1},
+        {"kind": "418"},
+        {"kind": "stuck", "phase": "submit"},
+        {"kind": "500", "times": 0},
+        {"kind": "500", "x": 1},
     ]
     for bad in bad_faults:
         with pytest.raises(ValueError):
@@ -442,9 +465,19 @@ def test_control_api(client: fal_client.SyncClient, fake: FakeFal) -> None:
 def test_command_line_server(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "storyboard.backends.fakefal", "--processing-seconds", "0.05",
-         "--fault", "500:submit:1:orbit"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "storyboard.backends.fakefal",
+            "--processing-seconds",
+            "0.05",
+            "--fault",
+            "500:submit:1:orbit",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         exports: dict[str, str] = {}
@@ -453,7 +486,7 @@ def test_command_line_server(tmp_path: Path) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             if line.startswith("export "):
-                name, _, value = line[len("export "):].strip().partition("=")
+                name, _, value = line[len("export ") :].strip().partition("=")
                 exports[name] = value.strip("'")
             if line.startswith("# and set FAL_KEY"):
                 break
@@ -461,9 +494,11 @@ def test_command_line_server(tmp_path: Path) -> None:
         assert exports["NO_PROXY"] == "" and exports["HTTPS_PROXY"].startswith("http://127.0.0.1:")
         tls = ssl.create_default_context(cafile=exports["SSL_CERT_FILE"])
         with httpx.Client(proxy=exports["HTTPS_PROXY"], verify=tls, trust_env=False) as http:
+
             def submit() -> int:
-                answer = http.post(f"https://queue.fal.run/{ENDPOINT}", json={"prompt": "orbit"},
-                                   headers={"Authorization": "Key k"})
+                answer = http.post(
+                    f"https://queue.fal.run/{ENDPOINT}", json={"prompt": "orbit"}, headers={"Authorization": "Key k"}
+                )
                 return answer.status_code
 
             assert [submit(), submit()] == [500, 200]

@@ -9,8 +9,16 @@ from typing import Any
 import imageio_ffmpeg
 
 FPS = 24
-STARTS = ["assets/red.png", "assets/green.png", "assets/blue.png", "assets/yellow.png", "assets/magenta.png",
-          "assets/cyan.png", "assets/orange.png", "assets/grey.png"]
+STARTS = [
+    "assets/red.png",
+    "assets/green.png",
+    "assets/blue.png",
+    "assets/yellow.png",
+    "assets/magenta.png",
+    "assets/cyan.png",
+    "assets/orange.png",
+    "assets/grey.png",
+]
 FAST_FAL = {"STORYBOARD_FAL_POLL": "0.05", "STORYBOARD_FAL_BACKOFF": "0.02"}
 
 
@@ -21,9 +29,14 @@ def chains_storyboard(chains: int, length: int, *, duration: int = 3, title: str
     of the shot before it; each prompt names its shot, so fal's records can be traced back to it.
     """
     lines = [
-        "version: 1", f"title: {title}", f'defaults: {{duration: {duration}, aspect_ratio: "1:1"}}',
-        "characters:", "  mira: {image: assets/mira/front.png, references: [assets/mira/side.png]}",
-        "objects:", "  stone: {image: assets/grey.png}", "images:",
+        "version: 1",
+        f"title: {title}",
+        f'defaults: {{duration: {duration}, aspect_ratio: "1:1"}}',
+        "characters:",
+        "  mira: {image: assets/mira/front.png, references: [assets/mira/side.png]}",
+        "objects:",
+        "  stone: {image: assets/grey.png}",
+        "images:",
     ]
     lines += [f"  start{i}: {STARTS[i % len(STARTS)]}" for i in range(chains)]
     lines.append("shots:")
@@ -38,7 +51,7 @@ def chains_storyboard(chains: int, length: int, *, duration: int = 3, title: str
 def shot_of(prompt: str) -> str:
     """The shot id a chains_storyboard prompt was written for."""
     marker = prompt.index("Shot ") + len("Shot ")
-    return prompt[marker:prompt.index(":", marker)]
+    return prompt[marker : prompt.index(":", marker)]
 
 
 def submissions_by_shot(fake: Any) -> dict[str, list[Any]]:
@@ -65,8 +78,9 @@ def journalled(cache: Path) -> set[str]:
     return ids
 
 
-def assert_never_resubmitted_while_running(fake: Any, tolerance: float = 0.05,
-                                           journal: set[str] | None = None) -> tuple[int, int]:
+def assert_never_resubmitted_while_running(
+    fake: Any, tolerance: float = 0.05, journal: set[str] | None = None
+) -> tuple[int, int]:
     """A shot is submitted again only after its previous request *ended in an error*.
 
     Checked against the fake's own queue: the earlier request must be COMPLETED with an error, and
@@ -89,10 +103,12 @@ def assert_never_resubmitted_while_running(fake: Any, tolerance: float = 0.05,
                 continue
             assert job.finished_at is not None and job.error is not None, (
                 f"shot {shot} submitted again ({later.request_id}) while {earlier.request_id} was "
-                f"{job.state}{' (stuck)' if job.stuck else ''} without an error: paid twice")
+                f"{job.state}{' (stuck)' if job.stuck else ''} without an error: paid twice"
+            )
             ended = fake.queue.wall(job.finished_at)
             assert ended <= later.time + tolerance, (
-                f"shot {shot} submitted again {ended - later.time:.2f} s before {earlier.request_id} ended")
+                f"shot {shot} submitted again {ended - later.time:.2f} s before {earlier.request_id} ended"
+            )
             again += 1
     return again, lost
 

@@ -29,11 +29,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sbtest import build_project, draw, time_limit
 from typer.testing import CliRunner
 
-from storyboard.cli import app
-from storyboard.compile import compile_file
+from sbtest import build_project, draw, time_limit
+from storyboard.cli.app import app
+from storyboard.compiler.compile import compile_file
 from storyboard.errors import InputError
 from support.cli import run_cli
 
@@ -163,14 +163,22 @@ GENERATED: dict[str, tuple[str | None, str]] = {
 
 # run as real subprocesses too (besides every generated case): one of each family
 SUBPROCESS_SAMPLE = [
-    "tabs.yaml", "duplicate_key.yaml", "duration_word.yaml", "misspelt_reference.yaml", "import_cycle.yaml",
-    "alias_bomb_billion_laughs.yaml", "deep_flow_nesting.yaml", "python_object_tag.yaml", "dotdot_probe.yaml",
-    "jinja_mro_subclasses.yaml", "jinja_nested_loops.yaml", "library_imports_outside.yaml", "control_character.yaml",
+    "tabs.yaml",
+    "duplicate_key.yaml",
+    "duration_word.yaml",
+    "misspelt_reference.yaml",
+    "import_cycle.yaml",
+    "alias_bomb_billion_laughs.yaml",
+    "deep_flow_nesting.yaml",
+    "python_object_tag.yaml",
+    "dotdot_probe.yaml",
+    "jinja_mro_subclasses.yaml",
+    "jinja_nested_loops.yaml",
+    "library_imports_outside.yaml",
+    "control_character.yaml",
 ]
 COMMANDS = ("validate", "compile")
 TIME_LIMIT = 20.0  # seconds per in-process run: the slowest case (an alias bomb) takes about one
-
-
 
 
 def make_generated(root: Path) -> None:
@@ -183,7 +191,9 @@ def make_generated(root: Path) -> None:
         for _ in range(50 * 1024):
             f.write(line)
         f.write(b"shots:\n  - id: a\n    prompt: x\n")
-    (root / "gen_latin1.yaml").write_bytes("version: 1\ntitle: Café\nshots:\n  - {id: a, prompt: x}\n".encode("latin-1"))
+    (root / "gen_latin1.yaml").write_bytes(
+        "version: 1\ntitle: Café\nshots:\n  - {id: a, prompt: x}\n".encode("latin-1")
+    )
     (root / "gen_utf16.yaml").write_bytes("version: 1\ntitle: T\nshots:\n  - {id: a, prompt: x}\n".encode("utf-16"))
     (root / "gen_binary_junk.yaml").write_bytes(b"\xff\xfe\x00" + random.Random(7).randbytes(8192))
     (root / "gen_control_junk.yaml").write_text("version: 1\ntitle: \x01\x02\x03\x04\x1b[31m\n", encoding="utf-8")
@@ -191,8 +201,9 @@ def make_generated(root: Path) -> None:
     outside = root.parent / "outside" / "secret.png"
     draw(outside, (9, 9, 9))
     (root / "assets" / "link.png").symlink_to(outside)
-    (root / "gen_symlink_outside.yaml").write_text(header.replace("assets/grey.png", "assets/link.png")
-                                                   + "shots:\n  - id: a\n    prompt: x\n", encoding="utf-8")
+    (root / "gen_symlink_outside.yaml").write_text(
+        header.replace("assets/grey.png", "assets/link.png") + "shots:\n  - id: a\n    prompt: x\n", encoding="utf-8"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -262,12 +273,17 @@ def test_an_unreadable_library_is_reported_at_its_import(corpus_root: Path, monk
 
     monkeypatch.chdir(corpus_root)
     (corpus_root / "unreadable.yaml").write_text(
-        "version: 1\ntitle: T\nimports:\n  more: lib/more.yaml\nshots:\n  - {id: a, prompt: x}\n", encoding="utf-8")
+        "version: 1\ntitle: T\nimports:\n  more: lib/more.yaml\nshots:\n  - {id: a, prompt: x}\n", encoding="utf-8"
+    )
     monkeypatch.setattr(builtins, "open", deny)
     result = CliRunner().invoke(app, ["validate", "unreadable.yaml"])
     monkeypatch.setattr(builtins, "open", real_open)
-    check_output("unreadable.yaml", result.exit_code, result.stderr,
-                 (None, "library 'lib/more.yaml': cannot read the file: Permission denied"))
+    check_output(
+        "unreadable.yaml",
+        result.exit_code,
+        result.stderr,
+        (None, "library 'lib/more.yaml': cannot read the file: Permission denied"),
+    )
 
 
 def test_validate_json_lists_the_problem_with_its_line(corpus_root: Path) -> None:
@@ -321,12 +337,47 @@ styles:
   ink: {images: [img/ink.png]}
 """
 HOSTILE = [
-    "../../secret.png", "../img/../../assets/red.png", "/etc/passwd", "~/.ssh/id_rsa", "file:///etc/passwd",
-    "img/link_out.png", "!!python/object/apply:os.system [\"true\"]", "!!binary aGVsbG8=", "*nowhere", "&a [*a]",
-    "[" * 70 + "]" * 70, "{{ ''.__class__.__mro__ }}", "{{ cycler.__init__.__globals__ }}", "{{ 9**99999 }}",
-    "@Element1", "@Image3", "\x07", "\t", "<<: 5", "? [a]\n  : b", "5.5", "0", "11", "\"five\"", "4:3", "null", "[]",
-    "{}", "~", "''", "https://169.254.169.254/latest", "studio.ferryman", "more.gull", "../more.yaml", "/tmp",
-    "@studio.nobody", "@more.gull", "x.last_frame", "arrival.last_frame", "&x [1, 2]", "*x",
+    "../../secret.png",
+    "../img/../../assets/red.png",
+    "/etc/passwd",
+    "~/.ssh/id_rsa",
+    "file:///etc/passwd",
+    "img/link_out.png",
+    '!!python/object/apply:os.system ["true"]',
+    "!!binary aGVsbG8=",
+    "*nowhere",
+    "&a [*a]",
+    "[" * 70 + "]" * 70,
+    "{{ ''.__class__.__mro__ }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ 9**99999 }}",
+    "@Element1",
+    "@Image3",
+    "\x07",
+    "\t",
+    "<<: 5",
+    "? [a]\n  : b",
+    "5.5",
+    "0",
+    "11",
+    '"five"',
+    "4:3",
+    "null",
+    "[]",
+    "{}",
+    "~",
+    "''",
+    "https://169.254.169.254/latest",
+    "studio.ferryman",
+    "more.gull",
+    "../more.yaml",
+    "/tmp",
+    "@studio.nobody",
+    "@more.gull",
+    "x.last_frame",
+    "arrival.last_frame",
+    "&x [1, 2]",
+    "*x",
 ]
 
 
@@ -382,9 +433,12 @@ def test_the_unmutated_pair_compiles(fuzz_root: Path) -> None:
     assert [s.id for s in plan.shots] == ["arrival", "orbit"]
 
 
-@settings(max_examples=int(os.environ.get("STORYBOARD_PROPERTY_EXAMPLES", "400")), deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-          derandomize=bool(os.environ.get("CI")))
+@settings(
+    max_examples=int(os.environ.get("STORYBOARD_PROPERTY_EXAMPLES", "400")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    derandomize=bool(os.environ.get("CI")),
+)
 @given(case=hostile())
 def test_hostile_mutations_compile_or_fail_cleanly(fuzz_root: Path, case: Mutated) -> None:
     """A Plan or an InputError with located problems; never another exception, a hang, or an outside file."""

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sbtest import draw, write_storyboard
 
-from storyboard.compile import compile_file
+from sbtest import draw, write_storyboard
+from storyboard.compiler.compile import compile_file
 from storyboard.errors import InputError, Problem
 
 # 13 lines; the first shot starts on line 14
@@ -60,11 +60,17 @@ def board(project: Path, text: str, name: str = "storyboard.yaml") -> Path:
 
 
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``python -m storyboard.cli ARGS`` in a subprocess, text output, no colour."""
+    """``python -m storyboard ARGS`` in a subprocess, text output, no colour."""
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "300"}
     return subprocess.run(
-        [sys.executable, "-m", "storyboard.cli", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, encoding="utf-8", timeout=60, check=False,
+        [sys.executable, "-m", "storyboard", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
     )
 
 
@@ -82,16 +88,31 @@ def test_unknown_field_suggests_the_close_one(project: Path) -> None:
 def test_unknown_field_without_a_close_one_lists_the_fields(project: Path) -> None:
     path = board(project, BASE.replace("title: Errors\n", "title: Errors\nsoundtrack: x.mp3\n"))
     assert facts(path) == [
-        ("storyboard.yaml", 3, 1, "soundtrack", "unknown field 'soundtrack'",
-         "known fields: imports, characters, objects, styles, images, version, title, model, defaults, vars, shots, film"),
+        (
+            "storyboard.yaml",
+            3,
+            1,
+            "soundtrack",
+            "unknown field 'soundtrack'",
+            "known fields: imports, characters, objects, styles, images, version, title, model, defaults, vars, shots, film",
+        ),
     ]
 
 
 def test_unknown_field_in_an_asset(project: Path) -> None:
-    path = board(project, BASE.replace("  mira: {image: assets/mira/front.png}",
-                                       "  mira: {image: assets/mira/front.png, refrences: []}"))
+    path = board(
+        project,
+        BASE.replace("  mira: {image: assets/mira/front.png}", "  mira: {image: assets/mira/front.png, refrences: []}"),
+    )
     assert facts(path) == [
-        ("storyboard.yaml", 4, 40, "characters.mira.refrences", "unknown field 'refrences'", "did you mean 'references'?"),
+        (
+            "storyboard.yaml",
+            4,
+            40,
+            "characters.mira.refrences",
+            "unknown field 'refrences'",
+            "did you mean 'references'?",
+        ),
     ]
 
 
@@ -117,12 +138,23 @@ def test_no_title_and_no_shots_looks_like_a_library(project: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "where"),
     [
-        (("  - id: first\n", "  - id: first\n    duration: five\n"), (13, 15, "shots[0].duration", "'five' must be a whole number")),
+        (
+            ("  - id: first\n", "  - id: first\n    duration: five\n"),
+            (13, 15, "shots[0].duration", "'five' must be a whole number"),
+        ),
         (("title: Errors", "title: [a, b]"), (2, 8, "title", "expected text, got list ['a', 'b']")),
-        (("characters:\n  mira: {image: assets/mira/front.png}", "characters: [mira]"),
-         (3, 13, "characters", "expected a mapping (name: value), got list")),
-        (('    prompt: "@mira walks."', "    prompt: {text: hi}"), (13, 13, "shots[0].prompt", "expected text, got dict {'text': 'hi'}")),
-        (("[assets/style/ink.png]", "assets/style/ink.png"), (10, 23, "styles.storybook.images", "expected a list, got str")),
+        (
+            ("characters:\n  mira: {image: assets/mira/front.png}", "characters: [mira]"),
+            (3, 13, "characters", "expected a mapping (name: value), got list"),
+        ),
+        (
+            ('    prompt: "@mira walks."', "    prompt: {text: hi}"),
+            (13, 13, "shots[0].prompt", "expected text, got dict {'text': 'hi'}"),
+        ),
+        (
+            ("[assets/style/ink.png]", "assets/style/ink.png"),
+            (10, 23, "styles.storybook.images", "expected a list, got str"),
+        ),
         (("version: 1", "version: 2"), (1, 10, "version", "2 is not allowed here; expected 1")),
     ],
     ids=["duration-text", "title-list", "table-list", "prompt-mapping", "images-not-list", "version"],
@@ -143,16 +175,28 @@ def test_bad_names(project: Path) -> None:
 def test_name_used_in_two_tables(project: Path) -> None:
     path = board(project, BASE.replace("  greenhouse: assets/green.png", "  stone: assets/green.png"))
     assert facts(path) == [
-        ("storyboard.yaml", 8, 3, "images.stone", "'stone' is already declared under 'objects'",
-         "names are unique across characters, objects, styles and images"),
+        (
+            "storyboard.yaml",
+            8,
+            3,
+            "images.stone",
+            "'stone' is already declared under 'objects'",
+            "names are unique across characters, objects, styles and images",
+        ),
     ]
 
 
 def test_asset_named_like_a_model_tag(project: Path) -> None:
     path = board(project, BASE.replace("  stone:", "  Element1:"))
     assert facts(path) == [
-        ("storyboard.yaml", 6, 3, "objects.Element1", "'Element1' looks like one of the model's own tags",
-         "the compiler numbers @ElementN/@ImageN itself: choose another name"),
+        (
+            "storyboard.yaml",
+            6,
+            3,
+            "objects.Element1",
+            "'Element1' looks like one of the model's own tags",
+            "the compiler numbers @ElementN/@ImageN itself: choose another name",
+        ),
     ]
 
 
@@ -173,14 +217,28 @@ def test_duration_out_of_range(project: Path, value: str, message: str) -> None:
 def test_duration_in_defaults(project: Path) -> None:
     path = board(project, BASE.replace("shots:\n", "defaults:\n  duration: 12\nshots:\n"))
     assert facts(path) == [
-        ("storyboard.yaml", 12, 13, "defaults.duration", "12 is out of range: input should be less than or equal to 10", None),
+        (
+            "storyboard.yaml",
+            12,
+            13,
+            "defaults.duration",
+            "12 is out of range: input should be less than or equal to 10",
+            None,
+        ),
     ]
 
 
 def test_bad_aspect_ratio(project: Path) -> None:
     path = board(project, BASE + '  - id: second\n    aspect_ratio: "4:3"\n    prompt: x\n')
     assert facts(path) == [
-        ("storyboard.yaml", 15, 19, "shots[1].aspect_ratio", "'4:3' is not allowed here; expected '16:9', '9:16' or '1:1'", None),
+        (
+            "storyboard.yaml",
+            15,
+            19,
+            "shots[1].aspect_ratio",
+            "'4:3' is not allowed here; expected '16:9', '9:16' or '1:1'",
+            None,
+        ),
     ]
 
 
@@ -195,11 +253,40 @@ def test_unquoted_aspect_ratio_is_text(project: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "where"),
     [
-        ("dissolve", (15, 17, "shots[1].transition", "'dissolve' is not allowed here; expected 'cut', 'crossfade' or 'fade'", None)),
-        ("{type: wipe}", (15, 24, "shots[1].transition.type", "'wipe' is not allowed here; expected 'cut', 'crossfade' or 'fade'", None)),
-        ("{type: fade, duratoin: 1}", (15, 30, "shots[1].transition.duratoin", "unknown field 'duratoin'", "did you mean 'duration'?")),
-        ("{type: fade, duration: 9}", (15, 40, "shots[1].transition.duration",
-                                       "9 is out of range: input should be less than or equal to 5", None)),
+        (
+            "dissolve",
+            (
+                15,
+                17,
+                "shots[1].transition",
+                "'dissolve' is not allowed here; expected 'cut', 'crossfade' or 'fade'",
+                None,
+            ),
+        ),
+        (
+            "{type: wipe}",
+            (
+                15,
+                24,
+                "shots[1].transition.type",
+                "'wipe' is not allowed here; expected 'cut', 'crossfade' or 'fade'",
+                None,
+            ),
+        ),
+        (
+            "{type: fade, duratoin: 1}",
+            (15, 30, "shots[1].transition.duratoin", "unknown field 'duratoin'", "did you mean 'duration'?"),
+        ),
+        (
+            "{type: fade, duration: 9}",
+            (
+                15,
+                40,
+                "shots[1].transition.duration",
+                "9 is out of range: input should be less than or equal to 5",
+                None,
+            ),
+        ),
     ],
     ids=["unknown-name", "unknown-type", "typo", "too-long"],
 )
@@ -212,17 +299,29 @@ def test_bad_transition_says_one_thing(project: Path, value: str, where: tuple[i
 def test_film_output_must_be_a_file_name(project: Path) -> None:
     path = board(project, BASE + "film:\n  output: ../out/film.mp4\n")
     assert facts(path) == [
-        ("storyboard.yaml", 15, 11, "film.output", "'../out/film.mp4' must be a file name ending in .mp4",
-         "no folders: the film is written to the build folder"),
+        (
+            "storyboard.yaml",
+            15,
+            11,
+            "film.output",
+            "'../out/film.mp4' must be a file name ending in .mp4",
+            "no folders: the film is written to the build folder",
+        ),
     ]
 
 
 def test_unknown_model_lists_the_known_ones(project: Path) -> None:
     path = board(project, BASE.replace("title: Errors", "title: Errors\nmodel: sora"))
     assert facts(path) == [
-        ("storyboard.yaml", 3, 8, "model", "unknown model 'sora'",
-         "known models: fal-ai/kling-video/o1/reference-to-video, fal-ai/kling-video/o1/standard/reference-to-video, "
-         "kling-o1-pro, kling-o1-standard, o1, o1-pro, o1-standard"),
+        (
+            "storyboard.yaml",
+            3,
+            8,
+            "model",
+            "unknown model 'sora'",
+            "known models: fal-ai/kling-video/o1/reference-to-video, fal-ai/kling-video/o1/standard/reference-to-video, "
+            "kling-o1-pro, kling-o1-standard, o1, o1-pro, o1-standard",
+        ),
     ]
 
 
@@ -236,8 +335,14 @@ def test_misspelt_model_suggests_the_close_one(project: Path) -> None:
 def test_reserved_variable_name(project: Path) -> None:
     path = board(project, BASE.replace("shots:\n", "vars:\n  duration: 5\nshots:\n"))
     assert facts(path) == [
-        ("storyboard.yaml", 12, 3, "vars.duration", "variable name 'duration' is reserved",
-         "shot fields use it in prompts: rename the variable"),
+        (
+            "storyboard.yaml",
+            12,
+            3,
+            "vars.duration",
+            "variable name 'duration' is reserved",
+            "shot fields use it in prompts: rename the variable",
+        ),
     ]
 
 
@@ -247,53 +352,95 @@ def test_reserved_variable_name(project: Path) -> None:
 def test_duplicate_key_names_both_lines(project: Path) -> None:
     path = board(project, BASE + "  - id: second\n    prompt: one\n    duration: 5\n    prompt: two\n")
     assert facts(path) == [
-        ("storyboard.yaml", 17, 5, "shots[1].prompt", "duplicate key 'prompt' (first written on line 15)",
-         "YAML keeps only one of them: remove or rename one"),
+        (
+            "storyboard.yaml",
+            17,
+            5,
+            "shots[1].prompt",
+            "duplicate key 'prompt' (first written on line 15)",
+            "YAML keeps only one of them: remove or rename one",
+        ),
     ]
 
 
 def test_duplicate_asset_in_one_table(project: Path) -> None:
-    path = board(project, BASE.replace("  stone: {image: assets/grey.png}",
-                                       "  stone: {image: assets/grey.png}\n  stone: {image: assets/red.png}"))
+    path = board(
+        project,
+        BASE.replace(
+            "  stone: {image: assets/grey.png}", "  stone: {image: assets/grey.png}\n  stone: {image: assets/red.png}"
+        ),
+    )
     assert facts(path) == [
-        ("storyboard.yaml", 7, 3, "objects.stone", "duplicate key 'stone' (first written on line 6)",
-         "YAML keeps only one of them: remove or rename one"),
+        (
+            "storyboard.yaml",
+            7,
+            3,
+            "objects.stone",
+            "duplicate key 'stone' (first written on line 6)",
+            "YAML keeps only one of them: remove or rename one",
+        ),
     ]
 
 
 def test_two_imports_under_one_namespace(project: Path) -> None:
-    path = board(project, BASE.replace("title: Errors", "title: Errors\nimports:\n  cast: lib/cast.yaml\n  cast: lib/more.yaml"))
+    path = board(
+        project, BASE.replace("title: Errors", "title: Errors\nimports:\n  cast: lib/cast.yaml\n  cast: lib/more.yaml")
+    )
     assert facts(path) == [
-        ("storyboard.yaml", 5, 3, "imports.cast", "duplicate key 'cast' (first written on line 4)",
-         "YAML keeps only one of them: remove or rename one"),
+        (
+            "storyboard.yaml",
+            5,
+            3,
+            "imports.cast",
+            "duplicate key 'cast' (first written on line 4)",
+            "YAML keeps only one of them: remove or rename one",
+        ),
     ]
 
 
 def test_tab_indentation(project: Path) -> None:
     path = board(project, BASE + "  - id: second\n\tprompt: x\n")
     assert facts(path) == [
-        ("storyboard.yaml", 15, 1, "", "invalid YAML: found a tab character that violates indentation",
-         "YAML indents with spaces, not tabs"),
+        (
+            "storyboard.yaml",
+            15,
+            1,
+            "",
+            "invalid YAML: found a tab character that violates indentation",
+            "YAML indents with spaces, not tabs",
+        ),
     ]
 
 
 def test_tab_before_a_list(project: Path) -> None:
     path = board(project, "version: 1\ntitle: T\nshots:\n\t- id: a\n")
     assert facts(path) == [
-        ("storyboard.yaml", 4, 1, "", "invalid YAML: found character that cannot start any token",
-         "YAML indents with spaces, not tabs"),
+        (
+            "storyboard.yaml",
+            4,
+            1,
+            "",
+            "invalid YAML: found character that cannot start any token",
+            "YAML indents with spaces, not tabs",
+        ),
     ]
 
 
 @pytest.mark.parametrize(
     ("text", "where"),
     [
-        (BASE + '  - id: second\n    prompt: "never closed\n', (16, 1, "invalid YAML: found unexpected end of stream",
-                                                               "while scanning a quoted scalar")),
-        (BASE + "  - id: second\n   prompt: x\n", (15, 4, "invalid YAML: did not find expected '-' indicator",
-                                                        "while parsing a block collection")),
-        ("version: 1\ntitle: T\nshots: [\n", (4, 1, "invalid YAML: did not find expected node content",
-                                               "while parsing a flow node")),
+        (
+            BASE + '  - id: second\n    prompt: "never closed\n',
+            (16, 1, "invalid YAML: found unexpected end of stream", "while scanning a quoted scalar"),
+        ),
+        (
+            BASE + "  - id: second\n   prompt: x\n",
+            (15, 4, "invalid YAML: did not find expected '-' indicator", "while parsing a block collection"),
+        ),
+        (
+            "version: 1\ntitle: T\nshots: [\n",
+            (4, 1, "invalid YAML: did not find expected node content", "while parsing a flow node"),
+        ),
         ("version: 1\n- id: a\n", (2, 1, "invalid YAML: did not find expected key", "while parsing a block mapping")),
     ],
     ids=["unclosed-quote", "bad-indent", "unclosed-bracket", "list-in-mapping"],
@@ -303,10 +450,15 @@ def test_broken_yaml(project: Path, text: str, where: tuple[int, int, str, str |
     assert facts(board(project, text)) == [("storyboard.yaml", line, column, "", message, hint)]
 
 
-@pytest.mark.parametrize("text", ["", "\n\n   \n", "# yaml-language-server: $schema=x.json\n# nothing else\n"],
-                         ids=["empty", "blank", "comments"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "\n\n   \n", "# yaml-language-server: $schema=x.json\n# nothing else\n"],
+    ids=["empty", "blank", "comments"],
+)
 def test_empty_file(project: Path, text: str) -> None:
-    assert facts(board(project, text)) == [("storyboard.yaml", 1, None, "", "the file is empty", "start with `version: 1`")]
+    assert facts(board(project, text)) == [
+        ("storyboard.yaml", 1, None, "", "the file is empty", "start with `version: 1`")
+    ]
 
 
 def test_top_level_not_a_mapping(project: Path) -> None:
@@ -330,8 +482,11 @@ def test_utf8_with_bom_is_fine(project: Path) -> None:
 @pytest.mark.parametrize(
     ("value", "message", "hint"),
     [
-        ("!!python/object/apply:os.system [ls]", "unsupported YAML tag 'tag:yaml.org,2002:python/object/apply:os.system'",
-         "storyboards use plain YAML values only"),
+        (
+            "!!python/object/apply:os.system [ls]",
+            "unsupported YAML tag 'tag:yaml.org,2002:python/object/apply:os.system'",
+            "storyboards use plain YAML values only",
+        ),
         ("!custom x", "unsupported YAML tag '!custom'", "storyboards use plain YAML values only"),
         ("!!int many", "'many' is not a valid int", "remove the tag, or quote the value to write text"),
     ],
@@ -350,7 +505,12 @@ def test_tagged_key_is_refused(project: Path) -> None:
 
 
 def test_alias_bomb_fails_fast(project: Path) -> None:
-    lines = ["version: 1", "title: Bomb", "vars:", '  a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines = [
+        "version: 1",
+        "title: Bomb",
+        "vars:",
+        '  a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]',
+    ]
     lines += [f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
     lines += ["shots:", "  - id: a", "    prompt: x"]
     path = board(project, "\n".join(lines) + "\n")
@@ -375,16 +535,28 @@ def test_unknown_reference_suggests_the_close_one(project: Path) -> None:
     path = board(project, BASE.replace("@mira walks.", "@mria walks past @greenhose."))
     assert facts(path) == [
         ("storyboard.yaml", 13, 13, "shots[0].prompt", "shot 'first': unknown reference @mria", "did you mean @mira?"),
-        ("storyboard.yaml", 13, 13, "shots[0].prompt", "shot 'first': unknown reference @greenhose",
-         "did you mean @greenhouse?"),
+        (
+            "storyboard.yaml",
+            13,
+            13,
+            "shots[0].prompt",
+            "shot 'first': unknown reference @greenhose",
+            "did you mean @greenhouse?",
+        ),
     ]
 
 
 def test_unknown_reference_without_a_close_one(project: Path) -> None:
     path = board(project, BASE.replace("@mira walks.", "@zebedee walks."))
     assert facts(path) == [
-        ("storyboard.yaml", 13, 13, "shots[0].prompt", "shot 'first': unknown reference @zebedee",
-         "declare it under characters, objects, styles or images (or write @@ for a literal @)"),
+        (
+            "storyboard.yaml",
+            13,
+            13,
+            "shots[0].prompt",
+            "shot 'first': unknown reference @zebedee",
+            "declare it under characters, objects, styles or images (or write @@ for a literal @)",
+        ),
     ]
 
 
@@ -392,10 +564,22 @@ def test_unknown_namespaced_reference(project: Path) -> None:
     text = BASE.replace("title: Errors", "title: Errors\nimports:\n  cast: lib/cast.yaml")
     path = board(project, text.replace("@mira walks.", "@cast.feryman rows; @more.gull flies."))
     assert facts(path) == [
-        ("storyboard.yaml", 15, 13, "shots[0].prompt", "shot 'first': unknown reference @cast.feryman",
-         "did you mean @cast.ferryman?"),
-        ("storyboard.yaml", 15, 13, "shots[0].prompt", "shot 'first': unknown reference @more.gull",
-         "'more' is not an imported namespace"),
+        (
+            "storyboard.yaml",
+            15,
+            13,
+            "shots[0].prompt",
+            "shot 'first': unknown reference @cast.feryman",
+            "did you mean @cast.ferryman?",
+        ),
+        (
+            "storyboard.yaml",
+            15,
+            13,
+            "shots[0].prompt",
+            "shot 'first': unknown reference @more.gull",
+            "'more' is not an imported namespace",
+        ),
     ]
 
 
@@ -404,8 +588,14 @@ def test_libraries_of_libraries_are_not_visible(project: Path) -> None:
     text = BASE.replace("title: Errors", "title: Errors\nimports:\n  cast: lib/cast.yaml")
     path = board(project, text.replace("@mira walks.", "@cast.more.gull flies."))
     assert facts(path) == [
-        ("storyboard.yaml", 15, 13, "shots[0].prompt", "shot 'first': unknown reference @cast.more",
-         "did you mean @cast.lake?"),
+        (
+            "storyboard.yaml",
+            15,
+            13,
+            "shots[0].prompt",
+            "shot 'first': unknown reference @cast.more",
+            "did you mean @cast.lake?",
+        ),
     ]
 
 
@@ -418,23 +608,43 @@ def test_hand_written_model_tags(project: Path, tag: str) -> None:
 
 
 def test_unknown_extends(project: Path) -> None:
-    path = board(project, BASE.replace("  stone: {image: assets/grey.png}",
-                                       "  stone: {image: assets/grey.png}\n  pebble: {extends: stnoe}"))
+    path = board(
+        project,
+        BASE.replace(
+            "  stone: {image: assets/grey.png}", "  stone: {image: assets/grey.png}\n  pebble: {extends: stnoe}"
+        ),
+    )
     assert facts(path) == [
-        ("storyboard.yaml", 7, 21, "objects.pebble.extends", "'pebble' extends unknown 'stnoe'", "did you mean 'stone'?"),
+        (
+            "storyboard.yaml",
+            7,
+            21,
+            "objects.pebble.extends",
+            "'pebble' extends unknown 'stnoe'",
+            "did you mean 'stone'?",
+        ),
     ]
 
 
 def test_extends_of_the_wrong_kind(project: Path) -> None:
     path = board(project, BASE.replace("  stone: {image: assets/grey.png}", "  stone: {extends: greenhouse}"))
     assert facts(path) == [
-        ("storyboard.yaml", 6, 20, "objects.stone.extends", "'stone' (object) cannot extend 'greenhouse', which is an image", None),
+        (
+            "storyboard.yaml",
+            6,
+            20,
+            "objects.stone.extends",
+            "'stone' (object) cannot extend 'greenhouse', which is an image",
+            None,
+        ),
     ]
 
 
 def test_extends_cycle(project: Path) -> None:
-    path = board(project, BASE.replace("  stone: {image: assets/grey.png}",
-                                       "  stone: {extends: pebble}\n  pebble: {extends: stone}"))
+    path = board(
+        project,
+        BASE.replace("  stone: {image: assets/grey.png}", "  stone: {extends: pebble}\n  pebble: {extends: stone}"),
+    )
     hint = "an asset cannot extend itself, even indirectly"
     assert facts(path) == [
         ("storyboard.yaml", 6, 20, "objects.stone.extends", "`extends` cycle through 'pebble'", hint),
@@ -445,8 +655,14 @@ def test_extends_cycle(project: Path) -> None:
 def test_element_without_image(project: Path) -> None:
     path = board(project, BASE.replace("  stone: {image: assets/grey.png}", "  stone: {description: a stone}"))
     assert facts(path) == [
-        ("storyboard.yaml", 6, 10, "objects.stone", "object 'stone' has no `image`",
-         "add the frontal image: `image: path/to/front.png`"),
+        (
+            "storyboard.yaml",
+            6,
+            10,
+            "objects.stone",
+            "object 'stone' has no `image`",
+            "add the frontal image: `image: path/to/front.png`",
+        ),
     ]
 
 
@@ -476,8 +692,14 @@ def test_missing_library(project: Path) -> None:
 def test_namespace_equal_to_a_local_name(project: Path) -> None:
     path = board(project, BASE.replace("title: Errors", "title: Errors\nimports:\n  mira: lib/cast.yaml"))
     assert facts(path) == [
-        ("storyboard.yaml", 4, 3, "imports.mira", "namespace 'mira' is also the name of an asset in this file",
-         "rename the namespace or the asset"),
+        (
+            "storyboard.yaml",
+            4,
+            3,
+            "imports.mira",
+            "namespace 'mira' is also the name of an asset in this file",
+            "rename the namespace or the asset",
+        ),
     ]
 
 
@@ -485,8 +707,14 @@ def test_library_with_shots(project: Path) -> None:
     write_storyboard(project, "version: 1\ncharacters: {}\nshots:\n  - id: a\n    prompt: x\n", "lib/bad.yaml")
     path = board(project, BASE.replace("title: Errors", "title: Errors\nimports:\n  bad: lib/bad.yaml"))
     assert facts(path) == [
-        (os.path.join("lib", "bad.yaml"), 3, 1, "shots", "a library cannot have 'shots'",
-         "only storyboards have shots and a film"),
+        (
+            os.path.join("lib", "bad.yaml"),
+            3,
+            1,
+            "shots",
+            "a library cannot have 'shots'",
+            "only storyboards have shots and a film",
+        ),
     ]
 
 
@@ -494,14 +722,27 @@ def test_error_inside_a_library_names_the_library(project: Path) -> None:
     write_storyboard(project, "version: 1\ncharacters:\n  ghost: {image: img/ghost.png}\n", "lib/bad.yaml")
     path = board(project, BASE.replace("title: Errors", "title: Errors\nimports:\n  bad: lib/bad.yaml"))
     assert facts(path) == [
-        (os.path.join("lib", "bad.yaml"), 3, 18, "characters.ghost.image", "asset file 'img/ghost.png' not found",
-         "did you mean 'boat.png'?"),
+        (
+            os.path.join("lib", "bad.yaml"),
+            3,
+            18,
+            "characters.ghost.image",
+            "asset file 'img/ghost.png' not found",
+            "did you mean 'boat.png'?",
+        ),
     ]
 
 
 def test_storyboard_given_a_library(project: Path) -> None:
     assert facts(project / "lib" / "more.yaml") == [
-        (os.path.join("lib", "more.yaml"), 1, 1, "", "this looks like a library (no shots)", "build a storyboard that imports it"),
+        (
+            os.path.join("lib", "more.yaml"),
+            1,
+            1,
+            "",
+            "this looks like a library (no shots)",
+            "build a storyboard that imports it",
+        ),
     ]
 
 
@@ -509,25 +750,47 @@ def test_storyboard_given_a_library(project: Path) -> None:
 
 
 def test_missing_asset_even_when_unused(project: Path) -> None:
-    path = board(project, BASE.replace("  greenhouse: assets/green.png", "  greenhouse: assets/green.png\n  spare: assets/gren.png"))
+    path = board(
+        project,
+        BASE.replace("  greenhouse: assets/green.png", "  greenhouse: assets/green.png\n  spare: assets/gren.png"),
+    )
     assert facts(path) == [
-        ("storyboard.yaml", 9, 10, "images.spare", "asset file 'assets/gren.png' not found", "did you mean 'green.png'?"),
+        (
+            "storyboard.yaml",
+            9,
+            10,
+            "images.spare",
+            "asset file 'assets/gren.png' not found",
+            "did you mean 'green.png'?",
+        ),
     ]
 
 
 def test_non_image_asset(project: Path) -> None:
     path = board(project, BASE.replace("assets/grey.png", "assets/not_an_image.png"))
     assert facts(path) == [
-        ("storyboard.yaml", 6, 18, "objects.stone.image", "'assets/not_an_image.png' is not a readable image (UnidentifiedImageError)",
-         "use a PNG, JPEG or WebP"),
+        (
+            "storyboard.yaml",
+            6,
+            18,
+            "objects.stone.image",
+            "'assets/not_an_image.png' is not a readable image (UnidentifiedImageError)",
+            "use a PNG, JPEG or WebP",
+        ),
     ]
 
 
 def test_image_under_300_px(project: Path) -> None:
     path = board(project, BASE.replace("[assets/style/ink.png]", "[assets/style/ink.png, assets/small.png]"))
     assert facts(path) == [
-        ("storyboard.yaml", 10, 46, "styles.storybook.images[1]",
-         "'assets/small.png' is 200×320 pixels; the model needs at least 300 on each side", None),
+        (
+            "storyboard.yaml",
+            10,
+            46,
+            "styles.storybook.images[1]",
+            "'assets/small.png' is 200×320 pixels; the model needs at least 300 on each side",
+            None,
+        ),
     ]
 
 
@@ -537,7 +800,14 @@ def test_image_of_an_unaccepted_format(project: Path) -> None:
     Image.new("RGB", (320, 320), (1, 2, 3)).save(project / "assets" / "flat.gif", format="GIF")
     path = board(project, BASE.replace("assets/grey.png", "assets/flat.gif"))
     assert facts(path) == [
-        ("storyboard.yaml", 6, 18, "objects.stone.image", "'assets/flat.gif' is a GIF image; the model takes PNG, JPEG or WebP", None),
+        (
+            "storyboard.yaml",
+            6,
+            18,
+            "objects.stone.image",
+            "'assets/flat.gif' is a GIF image; the model takes PNG, JPEG or WebP",
+            None,
+        ),
     ]
 
 
@@ -545,18 +815,37 @@ def test_image_too_thin(project: Path) -> None:
     draw(project / "assets" / "banner.png", (9, 9, 9), (900, 320))
     path = board(project, BASE.replace("assets/grey.png", "assets/banner.png"))
     assert facts(path) == [
-        ("storyboard.yaml", 6, 18, "objects.stone.image", "'assets/banner.png' has aspect ratio 2.81; the model takes 0.40 to 2.50", None),
+        (
+            "storyboard.yaml",
+            6,
+            18,
+            "objects.stone.image",
+            "'assets/banner.png' has aspect ratio 2.81; the model takes 0.40 to 2.50",
+            None,
+        ),
     ]
 
 
 @pytest.mark.parametrize(
     ("raw", "message", "hint"),
     [
-        ("/etc/hosts", "'/etc/hosts' is an absolute path", "write it relative to this file (or pass --allow-outside-assets)"),
+        (
+            "/etc/hosts",
+            "'/etc/hosts' is an absolute path",
+            "write it relative to this file (or pass --allow-outside-assets)",
+        ),
         ("~/mira.png", "'~/mira.png': `~` is not expanded", "write the path relative to this file"),
         ("file:///tmp/mira.png", "'file:///tmp/mira.png': only relative paths and http(s) URLs are accepted", None),
-        ("ftp://example.com/mira.png", "'ftp://example.com/mira.png': only relative paths and http(s) URLs are accepted", None),
-        ('"data:image/png;base64,AAAA"', "'data:image/png;base64,AAAA': only relative paths and http(s) URLs are accepted", None),
+        (
+            "ftp://example.com/mira.png",
+            "'ftp://example.com/mira.png': only relative paths and http(s) URLs are accepted",
+            None,
+        ),
+        (
+            '"data:image/png;base64,AAAA"',
+            "'data:image/png;base64,AAAA': only relative paths and http(s) URLs are accepted",
+            None,
+        ),
         ("https://", "'https://' is not a valid URL", None),
     ],
     ids=["absolute", "tilde", "file-url", "ftp", "data-url", "empty-url"],
@@ -571,23 +860,34 @@ def test_http_urls_pass_through(project: Path) -> None:
     assert compile_file(path).shot("first").elements[0].frontal.display == "https://example.com/stone.png"
 
 
-OUTSIDE_HINT = ("keep assets beside the file (a shared library may not read other files), "
-                "or pass --allow-outside-assets")
+OUTSIDE_HINT = "keep assets beside the file (a shared library may not read other files), or pass --allow-outside-assets"
 
 
 def test_path_escaping_the_storyboard_folder(project: Path) -> None:
     path = board(project, BASE.replace("assets/grey.png", "../assets/grey.png"), "story/storyboard.yaml")
     [fact] = [f for f in facts(path) if f[3] == "objects.stone.image"]
-    assert fact == (os.path.join("story", "storyboard.yaml"), 6, 18, "objects.stone.image",
-                    "'../assets/grey.png' points outside the folder of the file that declares it", OUTSIDE_HINT)
+    assert fact == (
+        os.path.join("story", "storyboard.yaml"),
+        6,
+        18,
+        "objects.stone.image",
+        "'../assets/grey.png' points outside the folder of the file that declares it",
+        OUTSIDE_HINT,
+    )
 
 
 def test_path_escaping_the_library_folder(project: Path) -> None:
     write_storyboard(project, "version: 1\nimages:\n  red: ../assets/red.png\n", "lib/sneaky.yaml")
     path = board(project, BASE.replace("title: Errors", "title: Errors\nimports:\n  s: lib/sneaky.yaml"))
     assert facts(path) == [
-        (os.path.join("lib", "sneaky.yaml"), 3, 8, "images.red",
-         "'../assets/red.png' points outside the folder of the file that declares it", OUTSIDE_HINT),
+        (
+            os.path.join("lib", "sneaky.yaml"),
+            3,
+            8,
+            "images.red",
+            "'../assets/red.png' points outside the folder of the file that declares it",
+            OUTSIDE_HINT,
+        ),
     ]
 
 
@@ -595,10 +895,18 @@ def test_escape_is_checked_for_each_declaring_file(project: Path) -> None:
     """A file first used legitimately by one library may not be reached from outside by another."""
     write_storyboard(project, "version: 1\nimages:\n  lake: img/lake.png\n", "lib/fair.yaml")
     write_storyboard(project, "version: 1\nimages:\n  lake: ../img/lake.png\n", "lib/sub/sneaky.yaml")
-    text = BASE.replace("title: Errors", "title: Errors\nimports:\n  fair: lib/fair.yaml\n  sneaky: lib/sub/sneaky.yaml")
+    text = BASE.replace(
+        "title: Errors", "title: Errors\nimports:\n  fair: lib/fair.yaml\n  sneaky: lib/sub/sneaky.yaml"
+    )
     assert facts(board(project, text)) == [
-        (os.path.join("lib", "sub", "sneaky.yaml"), 3, 9, "images.lake",
-         "'../img/lake.png' points outside the folder of the file that declares it", OUTSIDE_HINT),
+        (
+            os.path.join("lib", "sub", "sneaky.yaml"),
+            3,
+            9,
+            "images.lake",
+            "'../img/lake.png' points outside the folder of the file that declares it",
+            OUTSIDE_HINT,
+        ),
     ]
 
 
@@ -626,27 +934,45 @@ def test_symlink_escaping_the_folder(project: Path, tmp_path: Path) -> None:
 
 def test_continuity_cycle_prints_the_cycle(project: Path) -> None:
     text = BASE + (
-        "  - id: a\n    start: b.last_frame\n    prompt: x\n"
-        "  - id: b\n    start: a.last_frame\n    prompt: y\n"
+        "  - id: a\n    start: b.last_frame\n    prompt: x\n  - id: b\n    start: a.last_frame\n    prompt: y\n"
     )
     assert facts(board(project, text)) == [
-        ("storyboard.yaml", 15, 12, "shots[1].start", "continuity cycle: a.last_frame → b.last_frame → a",
-         "a shot cannot start from a frame that depends on itself"),
+        (
+            "storyboard.yaml",
+            15,
+            12,
+            "shots[1].start",
+            "continuity cycle: a.last_frame → b.last_frame → a",
+            "a shot cannot start from a frame that depends on itself",
+        ),
     ]
 
 
 def test_shot_starting_from_its_own_frame(project: Path) -> None:
     text = BASE + "  - id: a\n    start: a.last_frame\n    prompt: x\n"
     assert facts(board(project, text)) == [
-        ("storyboard.yaml", 15, 12, "shots[1].start", "continuity cycle: a.last_frame → a",
-         "a shot cannot start from a frame that depends on itself"),
+        (
+            "storyboard.yaml",
+            15,
+            12,
+            "shots[1].start",
+            "continuity cycle: a.last_frame → a",
+            "a shot cannot start from a frame that depends on itself",
+        ),
     ]
 
 
 def test_unknown_shot_in_start(project: Path) -> None:
     text = BASE + "  - id: second\n    start: frist.last_frame\n    prompt: x\n"
     assert facts(board(project, text)) == [
-        ("storyboard.yaml", 15, 12, "shots[1].start", "unknown shot 'frist' in 'frist.last_frame'", "did you mean 'first'?"),
+        (
+            "storyboard.yaml",
+            15,
+            12,
+            "shots[1].start",
+            "unknown shot 'frist' in 'frist.last_frame'",
+            "did you mean 'first'?",
+        ),
     ]
 
 
@@ -659,7 +985,10 @@ def test_start_must_be_an_image(project: Path) -> None:
 
 
 def test_style_must_be_a_style(project: Path) -> None:
-    text = BASE.replace("shots:\n", "defaults:\n  style: storybok\nshots:\n") + "  - id: second\n    style: greenhouse\n    prompt: x\n"
+    text = (
+        BASE.replace("shots:\n", "defaults:\n  style: storybok\nshots:\n")
+        + "  - id: second\n    style: greenhouse\n    prompt: x\n"
+    )
     assert facts(board(project, text)) == [
         ("storyboard.yaml", 12, 10, "defaults.style", "unknown style 'storybok'", "did you mean 'storybook'?"),
         ("storyboard.yaml", 17, 12, "shots[1].style", "'greenhouse' is an image, not a style", None),
@@ -669,7 +998,14 @@ def test_style_must_be_a_style(project: Path) -> None:
 def test_duplicate_shot_id(project: Path) -> None:
     text = BASE + "  - id: second\n    prompt: x\n  - id: first\n    prompt: y\n"
     assert facts(board(project, text)) == [
-        ("storyboard.yaml", 16, 9, "shots[2].id", "shot id 'first' is already used by shots[0]", "shot ids must be unique"),
+        (
+            "storyboard.yaml",
+            16,
+            9,
+            "shots[2].id",
+            "shot id 'first' is already used by shots[0]",
+            "shot ids must be unique",
+        ),
     ]
 
 
@@ -678,13 +1014,18 @@ def test_more_than_seven_references_lists_what_counted(project: Path) -> None:
         "  greenhouse: assets/green.png",
         "  greenhouse: assets/green.png\n  red: assets/red.png\n  blue: assets/blue.png\n  cyan: assets/cyan.png",
     ).replace("[assets/style/ink.png]", "[assets/style/ink.png, assets/style/wash.png]")
-    text += "  - id: crowded\n    start: greenhouse\n    style: storybook\n    prompt: \"@mira and @stone by @red, @blue and @cyan.\"\n"
+    text += '  - id: crowded\n    start: greenhouse\n    style: storybook\n    prompt: "@mira and @stone by @red, @blue and @cyan."\n'
     assert facts(board(project, text)) == [
-        ("storyboard.yaml", 20, 13, "shots[1].prompt",
-         "shot 'crowded': 8 references, over the model's limit of 7: @Image1 start frame greenhouse, @Image2 image red, "
-         "@Image3 image blue, @Image4 image cyan, @Image5 style storybook, @Image6 style storybook, "
-         "@Element1 mira, @Element2 stone",
-         "split the shot, drop a reference, or use a style with fewer images"),
+        (
+            "storyboard.yaml",
+            20,
+            13,
+            "shots[1].prompt",
+            "shot 'crowded': 8 references, over the model's limit of 7: @Image1 start frame greenhouse, @Image2 image red, "
+            "@Image3 image blue, @Image4 image cyan, @Image5 style storybook, @Image6 style storybook, "
+            "@Element1 mira, @Element2 stone",
+            "split the shot, drop a reference, or use a style with fewer images",
+        ),
     ]
 
 
@@ -693,33 +1034,56 @@ def test_exactly_seven_references_is_fine(project: Path) -> None:
         "  greenhouse: assets/green.png",
         "  greenhouse: assets/green.png\n  red: assets/red.png\n  blue: assets/blue.png",
     ).replace("[assets/style/ink.png]", "[assets/style/ink.png, assets/style/wash.png]")
-    text += "  - id: full\n    start: greenhouse\n    style: storybook\n    prompt: \"@mira and @stone by @red and @blue.\"\n"
+    text += (
+        '  - id: full\n    start: greenhouse\n    style: storybook\n    prompt: "@mira and @stone by @red and @blue."\n'
+    )
     shot = compile_file(board(project, text)).shot("full")
     assert len(shot.image_urls) + len(shot.elements) == 7
 
 
 def test_undefined_variable_names_the_shot(project: Path) -> None:
-    text = BASE.replace("shots:\n", "vars:\n  lens: 35mm\nshots:\n") + "  - id: second\n    prompt: \"{{ len }} and {{ lens }}\"\n"
+    text = (
+        BASE.replace("shots:\n", "vars:\n  lens: 35mm\nshots:\n")
+        + '  - id: second\n    prompt: "{{ len }} and {{ lens }}"\n'
+    )
     assert facts(board(project, text)) == [
-        ("storyboard.yaml", 17, 13, "shots[1].prompt", "shot 'second': undefined variable 'len' in the prompt",
-         "did you mean 'lens'?"),
+        (
+            "storyboard.yaml",
+            17,
+            13,
+            "shots[1].prompt",
+            "shot 'second': undefined variable 'len' in the prompt",
+            "did you mean 'lens'?",
+        ),
     ]
 
 
 def test_undefined_variable_in_a_jinja_block(project: Path) -> None:
-    text = BASE + "  - id: second\n    prompt: \"{% if night %}dark{% endif %}\"\n"
+    text = BASE + '  - id: second\n    prompt: "{% if night %}dark{% endif %}"\n'
     assert facts(board(project, text)) == [
-        ("storyboard.yaml", 15, 13, "shots[1].prompt", "shot 'second': undefined variable in the prompt: 'night' is undefined",
-         "define it under `vars:`"),
+        (
+            "storyboard.yaml",
+            15,
+            13,
+            "shots[1].prompt",
+            "shot 'second': undefined variable in the prompt: 'night' is undefined",
+            "define it under `vars:`",
+        ),
     ]
 
 
 def test_template_syntax_error(project: Path) -> None:
-    text = BASE + "  - id: second\n    prompt: \"{% if x %}dark\"\n"
+    text = BASE + '  - id: second\n    prompt: "{% if x %}dark"\n'
     assert facts(board(project, text)) == [
-        ("storyboard.yaml", 15, 13, "shots[1].prompt",
-         "shot 'second': template syntax error on prompt line 1: Unexpected end of template. Jinja was looking for the "
-         "following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'.", None),
+        (
+            "storyboard.yaml",
+            15,
+            13,
+            "shots[1].prompt",
+            "shot 'second': template syntax error on prompt line 1: Unexpected end of template. Jinja was looking for the "
+            "following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'.",
+            None,
+        ),
     ]
 
 
@@ -735,7 +1099,7 @@ def test_template_syntax_error(project: Path) -> None:
     ],
 )
 def test_sandbox_escape_is_a_clear_error(project: Path, template: str) -> None:
-    text = BASE + f"  - id: second\n    prompt: \"{template}\"\n"
+    text = BASE + f'  - id: second\n    prompt: "{template}"\n'
     [(file, line, column, where, message, hint)] = facts(board(project, text))
     assert (file, line, column, where, hint) == ("storyboard.yaml", 15, 13, "shots[1].prompt", SANDBOX_HINT)
     assert message.startswith("shot 'second': the prompt tried something the sandbox forbids: access to attribute ")
@@ -746,19 +1110,24 @@ def test_sandbox_escape_is_a_clear_error(project: Path, template: str) -> None:
     ("template", "message"),
     [
         ("{{ cycler.__init__.__globals__ }}", "shot 'second': undefined variable 'cycler' in the prompt"),
-        ("{{ range(10**9) | list }}", "shot 'second': the prompt template failed: OverflowError: Range too big. "
-                                      "The sandbox blocks ranges larger than MAX_RANGE (100000)."),
+        (
+            "{{ range(10**9) | list }}",
+            "shot 'second': the prompt template failed: OverflowError: Range too big. "
+            "The sandbox blocks ranges larger than MAX_RANGE (100000).",
+        ),
     ],
     ids=["no-globals", "huge-range"],
 )
 def test_sandbox_limits(project: Path, template: str, message: str) -> None:
-    text = BASE + f"  - id: second\n    prompt: \"{template}\"\n"
+    text = BASE + f'  - id: second\n    prompt: "{template}"\n'
     [fact] = facts(board(project, text))
     assert fact[1:5] == (15, 13, "shots[1].prompt", message)
 
 
 def test_prompt_empty_after_rendering(project: Path) -> None:
-    text = BASE.replace("shots:\n", "vars:\n  nothing: ''\nshots:\n") + "  - id: second\n    prompt: \"  {{ nothing }}  \"\n"
+    text = (
+        BASE.replace("shots:\n", "vars:\n  nothing: ''\nshots:\n") + '  - id: second\n    prompt: "  {{ nothing }}  "\n'
+    )
     assert facts(board(project, text)) == [
         ("storyboard.yaml", 17, 13, "shots[1].prompt", "shot 'second': the prompt is empty", "describe the shot"),
     ]
@@ -769,8 +1138,8 @@ def test_prompt_empty_after_rendering(project: Path) -> None:
 
 def test_several_errors_in_one_file_are_reported_together(project: Path) -> None:
     text = BASE + (
-        "  - id: second\n    prompt: \"@mria waves at @Image1.\"\n"
-        "  - id: third\n    start: nowhere.last_frame\n    prompt: \"{{ lens }}\"\n"
+        '  - id: second\n    prompt: "@mria waves at @Image1."\n'
+        '  - id: third\n    start: nowhere.last_frame\n    prompt: "{{ lens }}"\n'
         "  - id: first\n    prompt: again\n"
     )
     with pytest.raises(InputError) as info:
@@ -842,8 +1211,14 @@ def test_cli_validate_json_lists_problems(project: Path) -> None:
     assert json.loads(result.stdout) == {
         "valid": False,
         "problems": [
-            {"file": "bad.yaml", "line": 13, "column": 13, "path": "shots[0].prompt",
-             "message": "shot 'first': unknown reference @mria", "hint": "did you mean @mira?"},
+            {
+                "file": "bad.yaml",
+                "line": 13,
+                "column": 13,
+                "path": "shots[0].prompt",
+                "message": "shot 'first': unknown reference @mria",
+                "hint": "did you mean @mira?",
+            },
         ],
     }
     assert "Traceback" not in result.stderr

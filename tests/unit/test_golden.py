@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sbtest import CASES, draw, write_storyboard
 
-from storyboard.compile import compile_file
+from sbtest import CASES, draw, write_storyboard
+from storyboard.compiler.compile import compile_file
 from storyboard.plan import Plan
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -41,15 +41,21 @@ EXPECTED: dict[str, list[tuple[str, list[str], list[list[str]], list[str]]]] = {
         (
             "The @Element1 glows in @Element2's hands while the @Element3 flickers.",
             [],
-            [["assets/grey.png"], ["assets/mira/front.png", "assets/mira/side.png", "assets/mira/back.png"],
-             ["assets/orange.png"]],
+            [
+                ["assets/grey.png"],
+                ["assets/mira/front.png", "assets/mira/side.png", "assets/mira/back.png"],
+                ["assets/orange.png"],
+            ],
             [],
         ),
         (
             "@Element1, then @Element2, then @Element3.",
             [],
-            [["assets/orange.png"], ["assets/mira/front.png", "assets/mira/side.png", "assets/mira/back.png"],
-             ["assets/grey.png"]],
+            [
+                ["assets/orange.png"],
+                ["assets/mira/front.png", "assets/mira/side.png", "assets/mira/back.png"],
+                ["assets/grey.png"],
+            ],
             [],
         ),
     ],
@@ -172,10 +178,18 @@ EXPECTED: dict[str, list[tuple[str, list[str], list[list[str]], list[str]]]] = {
     ],
     "continuity": [
         ("@Element1 arrives.", [], [["assets/mira/front.png"]], []),
-        ("Take @Image1 as the start frame. The camera orbits @Element1.", ["arrival.last_frame"],
-         [["assets/mira/front.png"]], ["arrival"]),
-        ("Take @Image1 as the start frame. Close on @Element1's face.", ["orbit.last_frame"],
-         [["assets/mira/front.png"]], ["orbit"]),
+        (
+            "Take @Image1 as the start frame. The camera orbits @Element1.",
+            ["arrival.last_frame"],
+            [["assets/mira/front.png"]],
+            ["arrival"],
+        ),
+        (
+            "Take @Image1 as the start frame. Close on @Element1's face.",
+            ["orbit.last_frame"],
+            [["assets/mira/front.png"]],
+            ["orbit"],
+        ),
         ("An empty lake at dawn.", [], [], []),
         ("Back to @Image1; @Element1 smiles.", ["arrival.last_frame"], [["assets/mira/front.png"]], ["arrival"]),
     ],
@@ -240,11 +254,17 @@ def check_golden(name: str, text: str) -> None:
 
 
 def run_cli(args: list[str], cwd: Path, seed: str = "0") -> subprocess.CompletedProcess[str]:
-    """Run ``python -m storyboard.cli ARGS`` in a fresh interpreter with a fixed hash seed."""
+    """Run ``python -m storyboard ARGS`` in a fresh interpreter with a fixed hash seed."""
     env = {**os.environ, "PYTHONHASHSEED": seed, "NO_COLOR": "1", "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "storyboard.cli", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, encoding="utf-8", timeout=60, check=False,
+        [sys.executable, "-m", "storyboard", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
     )
 
 
@@ -307,7 +327,7 @@ def test_cli_json_matches_golden_in_separate_processes(project: Path) -> None:
 
 _COMPILE_ALL = """
 import json, sys
-from storyboard.compile import compile_file
+from storyboard.compiler.compile import compile_file
 for path in sys.argv[1:]:
     sys.stdout.write(json.dumps(compile_file(path).to_json(), indent=2, ensure_ascii=False) + "\\n")
 """
@@ -319,8 +339,16 @@ def test_every_case_is_identical_across_processes(project: Path) -> None:
     here = "".join(plan_text(compile_file(c)) for c in cases)
     for seed in ("1", "987654"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        result = subprocess.run([sys.executable, "-c", _COMPILE_ALL, *cases], cwd=project, env=env,
-                                capture_output=True, text=True, encoding="utf-8", timeout=60, check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", _COMPILE_ALL, *cases],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         assert result.stdout == here
 
@@ -416,5 +444,5 @@ def test_unrelated_edits_keep_keys(project: Path) -> None:
     assert keys(write_storyboard(project, edited)) == before
     # the unrelated shot moved to the top
     top, rest = edited.split("shots:\n")
-    moved = top + "shots:\n" + rest[rest.index("  - id: unrelated"):] + rest[: rest.index("  - id: unrelated")]
+    moved = top + "shots:\n" + rest[rest.index("  - id: unrelated") :] + rest[: rest.index("  - id: unrelated")]
     assert keys(write_storyboard(project, moved)) == before

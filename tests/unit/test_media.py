@@ -10,12 +10,26 @@ import pytest
 from PIL import Image
 
 from storyboard.errors import MediaError
-from storyboard.media import extract_last_frame, run_ffmpeg
+from storyboard.media.ffmpeg import run_ffmpeg
+from storyboard.media.frames import extract_last_frame
 
 
 def _clip(path: Path, seconds: float, gop: int = 48) -> Path:
-    run_ffmpeg(["-f", "lavfi", "-i", f"testsrc2=size=320x180:rate=24:duration={seconds}",
-                "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", str(gop), str(path)])
+    run_ffmpeg(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=320x180:rate=24:duration={seconds}",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            str(gop),
+            str(path),
+        ]
+    )
     return path
 
 

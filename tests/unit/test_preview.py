@@ -19,7 +19,8 @@ from storyboard.backends.base import Backend, Progress, ShotJob
 from storyboard.backends.preview import SIZES, PreviewBackend, tiles_for
 from storyboard.backends.preview_card import split_runs, wrap_prompt
 from storyboard.errors import BackendError, MediaError
-from storyboard.media import house_extradata, probe, scan_video
+from storyboard.media.ffmpeg import house_extradata
+from storyboard.media.probe import probe, scan_video
 from storyboard.plan import AssetRef, ElementRef, Mention, ShotPlan
 
 URL = "https://cdn.example.com/refs/storm-sky.jpg"

@@ -24,13 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from sbtest import time_limit
 import yaml
 from hypothesis import HealthCheck, assume, event, example, given, note, settings
 from hypothesis import strategies as st
 
-from storyboard.compile import compile_file
+from sbtest import time_limit
+from storyboard.compiler.compile import compile_file
 from storyboard.errors import InputError
 from storyboard.plan import Plan
 
@@ -42,9 +41,18 @@ SETTINGS = settings(
     derandomize=bool(os.environ.get("CI")),  # CI: the same examples every run; elsewhere: new ones
 )
 PNGS = [
-    "assets/red.png", "assets/green.png", "assets/blue.png", "assets/yellow.png", "assets/magenta.png",
-    "assets/cyan.png", "assets/orange.png", "assets/grey.png", "assets/mira/front.png", "assets/mira/side.png",
-    "assets/style/ink.png", "assets/style/wash.png",
+    "assets/red.png",
+    "assets/green.png",
+    "assets/blue.png",
+    "assets/yellow.png",
+    "assets/magenta.png",
+    "assets/cyan.png",
+    "assets/orange.png",
+    "assets/grey.png",
+    "assets/mira/front.png",
+    "assets/mira/side.png",
+    "assets/style/ink.png",
+    "assets/style/wash.png",
 ]
 # names that prefix one another (mira / mira_old), look like words, or nearly like model tags
 NAMES = ["mira", "mira_old", "stone", "lake", "ink", "a", "B_2", "Element", "Images", "_x", "greenhouse", "storybook"]
@@ -313,10 +321,17 @@ film:
   output: fuzzed.mp4
   transition: fade
 """
-VOCABULARY = sorted(set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", VALID))) + ["0", "2", "11", "5.5", "null", "true", "~", "''"]
+VOCABULARY = sorted(set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", VALID))) + [
+    "0",
+    "2",
+    "11",
+    "5.5",
+    "null",
+    "true",
+    "~",
+    "''",
+]
 YAML_CHARS = " \t\n\r:-?[]{},#&*!|>'\"%@`.0123456789abcxyz_é\ufeff\x00\x85"
-
-
 
 
 def compile_or_input_error(path: Path) -> Plan | None:
@@ -390,9 +405,30 @@ def test_mutated_storyboards_fail_cleanly(fuzz_file: Path, text: str) -> None:
 @given(
     text=st.one_of(
         st.text(YAML_CHARS, max_size=200),
-        st.lists(st.sampled_from(["version: 1", "title: T", "shots:", "  - id: a", "    prompt: x", "  x: &a [*a]",
-                                  "- ", ": ", "? ", "{", "[", "&a", "*a", "<<: *a", "!!str", "\t", "  "]),
-                 max_size=12).map("\n".join),
+        st.lists(
+            st.sampled_from(
+                [
+                    "version: 1",
+                    "title: T",
+                    "shots:",
+                    "  - id: a",
+                    "    prompt: x",
+                    "  x: &a [*a]",
+                    "- ",
+                    ": ",
+                    "? ",
+                    "{",
+                    "[",
+                    "&a",
+                    "*a",
+                    "<<: *a",
+                    "!!str",
+                    "\t",
+                    "  ",
+                ]
+            ),
+            max_size=12,
+        ).map("\n".join),
         st.text(string.printable, max_size=200),
     )
 )
@@ -412,8 +448,15 @@ def test_random_bytes_fail_cleanly(fuzz_file: Path, data: bytes) -> None:
 
 # -- (c) the prompt renderer's fast path ------------------------------------------------------
 
-CONTEXT: dict[str, Any] = {"lens": "35mm lens", "n": 3, "yes": True, "ratio": 1.5, "nothing": None,
-                           "shot": {"id": "a", "duration": 5}, "items": ["x", "y"]}
+CONTEXT: dict[str, Any] = {
+    "lens": "35mm lens",
+    "n": 3,
+    "yes": True,
+    "ratio": 1.5,
+    "nothing": None,
+    "shot": {"id": "a", "duration": 5},
+    "items": ["x", "y"],
+}
 
 
 @SETTINGS
@@ -423,9 +466,11 @@ CONTEXT: dict[str, Any] = {"lens": "35mm lens", "n": 3, "yes": True, "ratio": 1.
             st.sampled_from(["a ", " b ", "x\n", "\n y", ", ", "."]),
             st.text(" \n\tab.,@-{}%#", max_size=4).filter(lambda t: not any(m in t for m in ("{{", "{%", "{#", "}}"))),
             st.tuples(
-                st.sampled_from(["{{", "{{-"]), st.sampled_from(["", " ", "  "]),
+                st.sampled_from(["{{", "{{-"]),
+                st.sampled_from(["", " ", "  "]),
                 st.sampled_from(["lens", "n", "yes", "ratio", "nothing", "shot.id", "shot.duration", "items"]),
-                st.sampled_from(["", " "]), st.sampled_from(["}}", "-}}"]),
+                st.sampled_from(["", " "]),
+                st.sampled_from(["}}", "-}}"]),
             ).map("".join),
         ),
         max_size=6,
@@ -437,7 +482,7 @@ def test_fast_path_renders_like_jinja(parts: list[str]) -> None:
 
     Compared stripped: the compiler strips the rendered prompt, and jinja drops one trailing newline.
     """
-    from storyboard.prompts import PromptError, Renderer
+    from storyboard.compiler.render import PromptError, Renderer
 
     source = "".join(parts)
     try:

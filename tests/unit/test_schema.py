@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import yaml
-from sbtest import CAST_LIBRARY, CASES, MORE_LIBRARY
 
-from storyboard import schema
+from sbtest import CASES, CAST_LIBRARY, MORE_LIBRARY
+from storyboard.compiler import schema
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMAS = REPO / "schemas"
-REGENERATE = "python -m storyboard.schema"
+REGENERATE = "python -m storyboard.compiler.schema"
 
 
 def example_files() -> list[Path]:
@@ -30,13 +30,13 @@ def is_library(data: dict[str, Any]) -> bool:
 
 
 def test_schema_dir_is_at_the_repo_root() -> None:
-    """``python -m storyboard.schema`` writes where the committed files are."""
+    """``python -m storyboard.compiler.schema`` writes where the committed files are."""
     assert schema.SCHEMA_DIR == SCHEMAS
 
 
 @pytest.mark.parametrize("name", ["storyboard.schema.json", "library.schema.json"])
 def test_committed_schema_is_fresh(name: str) -> None:
-    """The committed file equals a fresh generation from storyboard.spec."""
+    """The committed file equals a fresh generation from storyboard.compiler.spec."""
     path = SCHEMAS / name
     assert path.is_file(), f"{path} is missing: run `{REGENERATE}`"
     fresh = schema.render(schema.generate()[name])
@@ -71,21 +71,24 @@ def test_names_are_closed_maps() -> None:
 
 
 def test_main_writes_and_checks(tmp_path: Path) -> None:
-    """``python -m storyboard.schema DIR`` writes both files; ``--check`` exits 1 on a stale one."""
-    run = [sys.executable, "-m", "storyboard.schema"]
+    """``python -m storyboard.compiler.schema DIR`` writes both files; ``--check`` exits 1 on a stale one."""
+    run = [sys.executable, "-m", "storyboard.compiler.schema"]
     assert subprocess.run([*run, str(tmp_path)], capture_output=True, check=False).returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["library.schema.json", "storyboard.schema.json"]
     assert subprocess.run([*run, "--check", str(tmp_path)], capture_output=True, check=False).returncode == 0
     (tmp_path / "library.schema.json").write_text("{}\n", encoding="utf-8")
     stale = subprocess.run([*run, "--check", str(tmp_path)], capture_output=True, text=True, check=False)
     assert stale.returncode == 1
-    assert "library.schema.json is stale: run `python -m storyboard.schema`" in stale.stderr
+    assert "library.schema.json is stale: run `python -m storyboard.compiler.schema`" in stale.stderr
 
 
 def _documents() -> list[tuple[str, dict[str, Any]]]:
     """(name, data) of every example/fixture storyboard and library, libraries included."""
     docs = [(str(p.relative_to(REPO)), yaml.safe_load(p.read_text(encoding="utf-8"))) for p in example_files()]
-    docs += [("sbtest.CAST_LIBRARY", yaml.safe_load(CAST_LIBRARY)), ("sbtest.MORE_LIBRARY", yaml.safe_load(MORE_LIBRARY))]
+    docs += [
+        ("sbtest.CAST_LIBRARY", yaml.safe_load(CAST_LIBRARY)),
+        ("sbtest.MORE_LIBRARY", yaml.safe_load(MORE_LIBRARY)),
+    ]
     return docs
 
 
@@ -106,7 +109,12 @@ def test_examples_validate_against_schema(name: str, data: dict[str, Any]) -> No
         {"version": 1, "title": "T", "shots": [{"id": "a", "promt": "x"}]},
         {"version": 1, "title": "T", "shots": [{"id": "a", "prompt": "x", "duration": 11}]},
         {"version": 1, "title": "T", "shots": []},
-        {"version": 1, "title": "T", "characters": {"1mira": {"image": "a.png"}}, "shots": [{"id": "a", "prompt": "x"}]},
+        {
+            "version": 1,
+            "title": "T",
+            "characters": {"1mira": {"image": "a.png"}},
+            "shots": [{"id": "a", "prompt": "x"}],
+        },
         {"version": 2, "title": "T", "shots": [{"id": "a", "prompt": "x"}]},
     ],
     ids=["typo", "duration", "no-shots", "bad-name", "version"],
@@ -116,3 +124,13 @@ def test_schema_rejects_what_the_compiler_rejects(bad: dict[str, Any]) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     body = json.loads((SCHEMAS / "storyboard.schema.json").read_text(encoding="utf-8"))
     assert list(jsonschema.Draft202012Validator(body).iter_errors(bad))
+
+
+def test_the_old_module_path_still_runs_with_a_deprecation_warning(tmp_path: Path) -> None:
+    """``python -m storyboard.schema`` (documented before the layers moved) still works, and says where it went."""
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-m", "storyboard.schema", str(tmp_path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "storyboard.compiler.schema" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["library.schema.json", "storyboard.schema.json"]

@@ -16,10 +16,23 @@ import numpy as np
 import pytest
 
 from storyboard.errors import MediaError
-from storyboard.media import ffmpeg_exe, house_audio_args, house_video_args, run_ffmpeg
+from storyboard.media.ffmpeg import (
+    ffmpeg_exe,
+    house_audio_args,
+    house_video_args,
+    run_ffmpeg,
+)
+from storyboard.media.stitch import StitchReport, stitch
+from storyboard.media.stitch_plan import (
+    CUT,
+    CopyPart,
+    Join,
+    Piece,
+    Window,
+    plan_segments,
+    resolve_joins,
+)
 from storyboard.plan import Transition
-from storyboard.stitch import StitchReport, stitch
-from storyboard.stitch_plan import CUT, CopyPart, Join, Piece, Window, plan_segments, resolve_joins
 
 W, H, FPS = 320, 180, 24
 CUT_T = Transition("cut")
@@ -82,7 +95,9 @@ def film(tmp_path: Path):
 
     def run(paths: Sequence[Path], transitions: Sequence[Transition] | None = None, **kw: object) -> StitchReport:
         work = tmp_path / "work"
-        report = stitch(list(paths), list(transitions or [CUT_T] * len(paths)), tmp_path / "film.mp4", workdir=work, **kw)
+        report = stitch(
+            list(paths), list(transitions or [CUT_T] * len(paths)), tmp_path / "film.mp4", workdir=work, **kw
+        )
         assert list(work.iterdir()) == []
         assert [p.name for p in tmp_path.iterdir() if p.name != "work"] == ["film.mp4"]
         return report
@@ -96,7 +111,9 @@ def decode(path: Path) -> tuple[list[np.ndarray], list[int], float | None, float
     ffmpeg must decode the whole film without a warning first (a missing reference or parameter
     set would show up here, where PyAV would only log it).
     """
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-v", "warning", "-i", str(path), "-f", "null", "-"], capture_output=True)
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-v", "warning", "-i", str(path), "-f", "null", "-"], capture_output=True
+    )
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()
     with av.open(str(path)) as c:
         v = c.streams.video[0]
@@ -114,7 +131,9 @@ def decode(path: Path) -> tuple[list[np.ndarray], list[int], float | None, float
 def lumas(path: Path) -> list[float]:
     """The mean luma (Y, 16–235) of each frame's centre."""
     with av.open(str(path)) as c:
-        return [float(f.to_ndarray()[H // 2 - 4 : H // 2 + 4, W // 2 - 4 : W // 2 + 4].mean()) for f in c.decode(video=0)]
+        return [
+            float(f.to_ndarray()[H // 2 - 4 : H // 2 + 4, W // 2 - 4 : W // 2 + 4].mean()) for f in c.decode(video=0)
+        ]
 
 
 def assert_gapless(pts: list[int]) -> None:
@@ -201,7 +220,10 @@ def test_no_sound_anywhere_means_a_silent_film(clips, film):
 
 
 def test_crossfade_blends_and_reencodes_only_the_window(clips, film):
-    report = film([clips["red"], clips["blue"], clips["green"]], [CUT_T, Transition("crossfade", 0.5), Transition("crossfade", 0.5)])
+    report = film(
+        [clips["red"], clips["blue"], clips["green"]],
+        [CUT_T, Transition("crossfade", 0.5), Transition("crossfade", 0.5)],
+    )
     assert report.method == "smart" and report.normalised == []
     assert report.frames == 3 * 48 - 2 * 12
     assert report.reencoded_seconds <= 1.0 < report.duration / 4
@@ -215,7 +237,10 @@ def test_crossfade_blends_and_reencodes_only_the_window(clips, film):
 
 
 def test_crossfade_keeps_frames_aligned(clips, film):
-    report = film([clips["ramp1"], clips["ramp2"], clips["ramp3"]], [CUT_T, Transition("crossfade", 0.25), Transition("fade", 0.5)])
+    report = film(
+        [clips["ramp1"], clips["ramp2"], clips["ramp3"]],
+        [CUT_T, Transition("crossfade", 0.25), Transition("fade", 0.5)],
+    )
     got = lumas(report.out)
     assert len(got) == 3 * 48 - 6
     for k in range(0, 42):  # clip 1 before the crossfade
@@ -238,7 +263,8 @@ def test_fade_dips_to_black_without_shortening(clips, film):
 
 def test_one_keyframe_clips_are_reencoded_correctly(clips, film):
     report = film(
-        [clips["red1k"], clips["blue1k"], clips["green1k"]], [CUT_T, Transition("crossfade", 0.5), Transition("crossfade", 0.5)]
+        [clips["red1k"], clips["blue1k"], clips["green1k"]],
+        [CUT_T, Transition("crossfade", 0.5), Transition("crossfade", 0.5)],
     )
     assert report.method == "reencode" and report.frames == 120
     frames, pts, *_ = decode(report.out)
@@ -249,7 +275,7 @@ def test_one_keyframe_clips_are_reencoded_correctly(clips, film):
 
 
 def test_a_failed_splice_falls_back_to_reencoding(clips, film, monkeypatch):
-    import storyboard.stitch as module
+    import storyboard.media.stitch as module
 
     real, calls = module.assemble, []
 
@@ -266,7 +292,10 @@ def test_a_failed_splice_falls_back_to_reencoding(clips, film, monkeypatch):
 
 
 def test_foreign_clips_are_normalised_while_smart_rendering(clips, film):
-    report = film([clips["mute"], clips["foreign"], clips["fps30"]], [CUT_T, Transition("crossfade", 0.5), Transition("fade", 1.0)])
+    report = film(
+        [clips["mute"], clips["foreign"], clips["fps30"]],
+        [CUT_T, Transition("crossfade", 0.5), Transition("fade", 1.0)],
+    )
     assert set(report.normalised) == {clips["foreign"], clips["fps30"]} and report.method == "smart"
     frames, pts, adur, vdur = decode(report.out)
     assert len(frames) == report.frames == 3 * 48 - 12
@@ -323,7 +352,11 @@ def test_truncated_clip_fails_without_touching_the_old_film(clips, tmp_path):
 
 
 def test_resolve_joins_in_frames():
-    joins = resolve_joins([CUT_T, Transition("crossfade", 0.5), Transition("fade", 1.0), Transition("crossfade", 0)], [5, 5, 5, 5], Fraction(24))
+    joins = resolve_joins(
+        [CUT_T, Transition("crossfade", 0.5), Transition("fade", 1.0), Transition("crossfade", 0)],
+        [5, 5, 5, 5],
+        Fraction(24),
+    )
     assert joins == [CUT, Join("crossfade", 12, 12), Join("fade", 12, 12), CUT]
     with pytest.raises(ValueError, match="unknown type 'wipe'"):
         resolve_joins([CUT_T, Transition("wipe", 1)], [5, 5], Fraction(24))  # type: ignore[arg-type]

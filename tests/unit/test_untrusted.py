@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from sbtest import draw, write_storyboard
 
-from storyboard.compile import compile_file
+from sbtest import draw, write_storyboard
+from storyboard.compiler.compile import compile_file
 from support.cli import run_cli
 
 SECRET = "TOP-SECRET-CONTENT-0451"  # what the files outside hold: must never be printed
@@ -110,14 +110,23 @@ def test_escaping_asset_is_refused(project: Path, outside: Path, kind: str) -> N
 
 
 @pytest.mark.parametrize("kind", sorted(REFUSALS))
-def test_allow_outside_assets_still_refuses_a_non_image_before_any_upload(project: Path, outside: Path,
-                                                                         fake_fal, kind: str) -> None:
+def test_allow_outside_assets_still_refuses_a_non_image_before_any_upload(
+    project: Path, outside: Path, fake_fal, kind: str
+) -> None:
     write_storyboard(project, library(escape(kind, project, outside)), "lib/evil.yaml")
     sb = write_storyboard(project, STORYBOARD)
     proc = run_cli("validate", str(sb), "--allow-outside-assets", cwd=project, env=env_for(outside), timeout=60)
     assert_refused(proc, os.path.join("lib", "evil.yaml"), WITH_FLAG[kind])
-    proc = run_cli("build", str(sb), "--backend", "fal", "--allow-outside-assets", cwd=project, timeout=120,
-                   env=env_for(outside, **fake_fal.client_env(KEY), STORYBOARD_FAL_POLL="0.05"))
+    proc = run_cli(
+        "build",
+        str(sb),
+        "--backend",
+        "fal",
+        "--allow-outside-assets",
+        cwd=project,
+        timeout=120,
+        env=env_for(outside, **fake_fal.client_env(KEY), STORYBOARD_FAL_POLL="0.05"),
+    )
     assert_refused(proc, os.path.join("lib", "evil.yaml"), WITH_FLAG[kind])
     assert fake_fal.uploads == [] and fake_fal.submissions == []
     assert fake_fal.calls == [], "nothing at all may reach fal"
@@ -128,8 +137,16 @@ def test_allow_outside_assets_does_let_a_real_image_in(project: Path, outside: P
     write_storyboard(project, library("../../real.png"), "lib/evil.yaml")
     sb = write_storyboard(project, STORYBOARD)
     assert run_cli("validate", str(sb), cwd=project, timeout=60).returncode == 2
-    proc = run_cli("build", str(sb), "--backend", "fal", "--allow-outside-assets", cwd=project, timeout=120,
-                   env={**fake_fal.client_env(KEY), "STORYBOARD_FAL_POLL": "0.05"})
+    proc = run_cli(
+        "build",
+        str(sb),
+        "--backend",
+        "fal",
+        "--allow-outside-assets",
+        cwd=project,
+        timeout=120,
+        env={**fake_fal.client_env(KEY), "STORYBOARD_FAL_POLL": "0.05"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert len(fake_fal.submissions) == 1
     assert len(fake_fal.uploads) == 2  # mira and the outside image
@@ -140,11 +157,15 @@ def test_a_library_may_not_import_outside_its_folder(project: Path, outside: Pat
     write_storyboard(project, "version: 1\nimports:\n  up: ../../stolen.yaml\n", "lib/evil.yaml")
     sb = write_storyboard(project, STORYBOARD.replace("@mira meets @evil.thief.", "@mira waits."))
     proc = run_cli("validate", str(sb), cwd=project, timeout=60)
-    assert_refused(proc, os.path.join("lib", "evil.yaml") + ":3", "is outside the folder of the library that imports it")
+    assert_refused(
+        proc, os.path.join("lib", "evil.yaml") + ":3", "is outside the folder of the library that imports it"
+    )
     assert run_cli("validate", str(sb), "--allow-outside-assets", cwd=project, timeout=60).returncode == 0
     # the storyboard itself, the user's own file, may import from anywhere
-    ok = write_storyboard(project, STORYBOARD.replace("lib/evil.yaml", "../stolen.yaml").replace(
-        "@mira meets @evil.thief.", "@mira at @evil.x."))
+    ok = write_storyboard(
+        project,
+        STORYBOARD.replace("lib/evil.yaml", "../stolen.yaml").replace("@mira meets @evil.thief.", "@mira at @evil.x."),
+    )
     assert run_cli("validate", str(ok), cwd=project, timeout=60).returncode == 0
 
 
@@ -158,8 +179,12 @@ def test_a_python_tag_in_a_library_runs_nothing(project: Path) -> None:
 
 def test_an_alias_bomb_in_a_library_fails_fast(project: Path) -> None:
     lines = ["version: 1", "description: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    lines += [f"title: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" if i == 9 else
-              f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    lines += [
+        f"title: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]"
+        if i == 9
+        else f"x{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]"
+        for i in range(1, 10)
+    ]
     write_storyboard(project, "\n".join(lines) + "\n", "lib/evil.yaml")
     sb = write_storyboard(project, STORYBOARD.replace("@mira meets @evil.thief.", "@mira waits."))
     start = time.monotonic()
@@ -202,7 +227,9 @@ shots:
 
 def test_a_var_holding_a_template_is_never_rendered_twice(project: Path) -> None:
     plan = compile_file(write_storyboard(project, VARS_BOARD))
-    literal = "{{ 7 * 7 }} {{ ''.__class__.__mro__[1].__subclasses__() }} {{ evil }} {% for i in range(3) %}x{% endfor %}"
+    literal = (
+        "{{ 7 * 7 }} {{ ''.__class__.__mro__[1].__subclasses__() }} {{ evil }} {% for i in range(3) %}x{% endfor %}"
+    )
     assert plan.shot("fast").prompt == "@Element1 " + literal  # the fast path (plain substitution)
     assert plan.shot("jinja").prompt == "@Element1 " + literal  # the sandbox
     assert plan.shot("filtered").prompt == "@Element1 {{ 7 * 7 }} {{ 7 * 7 }} {{ evil }}"

@@ -26,24 +26,53 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import quote, urlsplit
 
-from . import video
-from .protocol import (
-    DEFAULT_CHAOS_KINDS, DEFAULT_CHAOS_PHASES, DONE, ENDPOINTS, FAULT_KINDS, PHASES, QUEUED, Fault, FaultBook, Job,
-    Queue, iso, validate_input,
+from storyboard.backends.fakefal import video
+from storyboard.backends.fakefal.protocol import (
+    DEFAULT_CHAOS_KINDS,
+    DEFAULT_CHAOS_PHASES,
+    DONE,
+    ENDPOINTS,
+    FAULT_KINDS,
+    PHASES,
+    QUEUED,
+    Fault,
+    FaultBook,
+    Job,
+    Queue,
+    iso,
+    validate_input,
 )
-from .server import (
-    JSON_INVALID, HttpRequest, HttpResponse, ProxyServer, control_api, fal_request_id, fault_response, is_fal_host,
-    json_response, tls_material,
+from storyboard.backends.fakefal.server import (
+    JSON_INVALID,
+    HttpRequest,
+    HttpResponse,
+    ProxyServer,
+    control_api,
+    fal_request_id,
+    fault_response,
+    is_fal_host,
+    json_response,
+    tls_material,
 )
-from .video import Download, MediaStore, Upload
+from storyboard.backends.fakefal.video import Download, MediaStore, Upload
 
 __all__ = [
-    "ENDPOINTS", "FAULT_KINDS", "PHASES", "Call", "Download", "FakeFal", "Fault", "Submission", "Upload", "patched_environ",
+    "ENDPOINTS",
+    "FAULT_KINDS",
+    "PHASES",
+    "Call",
+    "Download",
+    "FakeFal",
+    "Fault",
+    "Submission",
+    "Upload",
+    "patched_environ",
     "start",
 ]
 
@@ -105,16 +134,28 @@ class FakeFal:
     """
 
     def __init__(
-        self, *, port: int = 0, processing_seconds: float = 0.3, queue_seconds: float = 0.0,
-        concurrency: int = 2, stuck_seconds: float | None = None, chaos_rate: float = 0.0,
-        chaos_kinds: tuple[str, ...] = DEFAULT_CHAOS_KINDS, chaos_phases: tuple[str, ...] = DEFAULT_CHAOS_PHASES,
-        seed: int | None = None, faults: Iterable[Fault] = (), video_sizes: dict[str, tuple[int, int]] | None = None,
-        fps: int = video.DEFAULT_FPS, key: str | None = None, strict_urls: bool = True, check_images: bool = False,
+        self,
+        *,
+        port: int = 0,
+        processing_seconds: float = 0.3,
+        queue_seconds: float = 0.0,
+        concurrency: int = 2,
+        stuck_seconds: float | None = None,
+        chaos_rate: float = 0.0,
+        chaos_kinds: tuple[str, ...] = DEFAULT_CHAOS_KINDS,
+        chaos_phases: tuple[str, ...] = DEFAULT_CHAOS_PHASES,
+        seed: int | None = None,
+        faults: Iterable[Fault] = (),
+        video_sizes: dict[str, tuple[int, int]] | None = None,
+        fps: int = video.DEFAULT_FPS,
+        key: str | None = None,
+        strict_urls: bool = True,
+        check_images: bool = False,
     ) -> None:
-        self.queue = Queue(concurrency=concurrency, processing_seconds=processing_seconds,
-                           queue_seconds=queue_seconds)
-        self.faults = FaultBook(chaos_rate=chaos_rate, chaos_kinds=tuple(chaos_kinds),
-                                chaos_phases=tuple(chaos_phases), seed=seed)
+        self.queue = Queue(concurrency=concurrency, processing_seconds=processing_seconds, queue_seconds=queue_seconds)
+        self.faults = FaultBook(
+            chaos_rate=chaos_rate, chaos_kinds=tuple(chaos_kinds), chaos_phases=tuple(chaos_phases), seed=seed
+        )
         for fault in faults:
             self.faults.add(fault)
         self.stuck_seconds, self.strict_urls, self.key = stuck_seconds, strict_urls, key
@@ -142,8 +183,9 @@ class FakeFal:
         ca.cert_pem.write_to_path(str(self.ca_path))
         self._server = ProxyServer(self.handle, self.port, on_connect=self._record_connect)
         self.port = self._server.port
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fakefal-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fakefal-{self.port}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -186,9 +228,16 @@ class FakeFal:
             raise RuntimeError("the fake fal is not started")
         proxy, ca = self.url, str(self.ca_path)
         return {
-            "HTTPS_PROXY": proxy, "https_proxy": proxy, "HTTP_PROXY": proxy, "http_proxy": proxy,
-            "NO_PROXY": "", "no_proxy": "", "SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca,
-            "FAL_RUN_HOST": "fal.run", "FAL_QUEUE_RUN_HOST": "queue.fal.run",
+            "HTTPS_PROXY": proxy,
+            "https_proxy": proxy,
+            "HTTP_PROXY": proxy,
+            "http_proxy": proxy,
+            "NO_PROXY": "",
+            "no_proxy": "",
+            "SSL_CERT_FILE": ca,
+            "REQUESTS_CA_BUNDLE": ca,
+            "FAL_RUN_HOST": "fal.run",
+            "FAL_QUEUE_RUN_HOST": "queue.fal.run",
         }
 
     def client_env(self, fal_key: str | None = "fake-key") -> dict[str, str]:
@@ -264,8 +313,17 @@ class FakeFal:
             return [f.to_dict() for f in self.faults.list()]
         if what == "jobs":
             jobs = [self.queue.get(s.request_id) for s in self.submissions]
-            return [{"request_id": j.request_id, "endpoint": j.endpoint, "state": j.state, "prompt": j.prompt,
-                     "error": j.error.error_type if j.error else None} for j in jobs if j is not None]
+            return [
+                {
+                    "request_id": j.request_id,
+                    "endpoint": j.endpoint,
+                    "state": j.state,
+                    "prompt": j.prompt,
+                    "error": j.error.error_type if j.error else None,
+                }
+                for j in jobs
+                if j is not None
+            ]
         return [asdict(r) for r in getattr(self, what)]
 
     # -- the app --------------------------------------------------------------------------
@@ -295,8 +353,9 @@ class FakeFal:
             # the connection here keeps its socket from surfacing later as a ResourceWarning.
             response.close = True
         if phase == "download":
-            self.media.record_download(self._base(req, req.host) + req.path, self.media.find(req.path), response,
-                                       req.method == "HEAD")
+            self.media.record_download(
+                self._base(req, req.host) + req.path, self.media.find(req.path), response, req.method == "HEAD"
+            )
         label = None if fault is None else fault.kind if fault.source == "explicit" else f"chaos:{fault.kind}"
         body = _json_or_none(req.body) if phase in ("submit", "direct") else None
         return self._record(req, phase, response, request_id, body, label)
@@ -370,16 +429,23 @@ class FakeFal:
                 time.sleep(0.02)
                 self.queue.get(job.request_id)
             if job.state != DONE:
-                return json_response(504, {"detail": "Request timed out", "error_type": "request_timeout"},
-                                     {**fal_request_id(job.request_id), "x-fal-error-type": "request_timeout"})
+                return json_response(
+                    504,
+                    {"detail": "Request timed out", "error_type": "request_timeout"},
+                    {**fal_request_id(job.request_id), "x-fal-error-type": "request_timeout"},
+                )
             return self._result(req, job, job.request_id)
         answer = {**self._urls(req, job), "queue_position": self.queue.position(job)}
         return json_response(200, answer, fal_request_id(job.request_id))
 
     def _urls(self, req: HttpRequest, job: Job) -> dict[str, str]:
         base = f"{self._base(req, req.host)}/{'/'.join(job.endpoint.split('/')[:2])}/requests/{job.request_id}"
-        return {"request_id": job.request_id, "response_url": base, "status_url": f"{base}/status",
-                "cancel_url": f"{base}/cancel"}
+        return {
+            "request_id": job.request_id,
+            "response_url": base,
+            "status_url": f"{base}/status",
+            "cancel_url": f"{base}/cancel",
+        }
 
     def _status(self, req: HttpRequest, job: Job | None, rid: str) -> HttpResponse:
         if job is None:
@@ -406,13 +472,23 @@ class FakeFal:
             detail = [{"loc": ["body"], "msg": err.message, "type": err.error_type, "input": job.body}]
             return json_response(422, {"detail": detail}, {**fal_request_id(rid), "x-fal-retryable": "false"})
         if err is not None:
-            return json_response(err.status, {"detail": err.message, "error_type": err.error_type},
-                                 {**fal_request_id(rid), "x-fal-error-type": err.error_type})
-        return json_response(200, {"video": {
-            "url": f"{self._base(req, 'v3.fal.media')}/files/{job.output_id}/output.mp4",
-            "content_type": "video/mp4", "file_name": "output.mp4",
-            "file_size": self.media.result_clip(job).stat().st_size,
-        }}, fal_request_id(rid))
+            return json_response(
+                err.status,
+                {"detail": err.message, "error_type": err.error_type},
+                {**fal_request_id(rid), "x-fal-error-type": err.error_type},
+            )
+        return json_response(
+            200,
+            {
+                "video": {
+                    "url": f"{self._base(req, 'v3.fal.media')}/files/{job.output_id}/output.mp4",
+                    "content_type": "video/mp4",
+                    "file_name": "output.mp4",
+                    "file_size": self.media.result_clip(job).stat().st_size,
+                }
+            },
+            fal_request_id(rid),
+        )
 
     def _cancel(self, job: Job | None, rid: str) -> HttpResponse:
         outcome = self.queue.cancel(job.request_id) if job is not None else "NOT_FOUND"
@@ -422,8 +498,15 @@ class FakeFal:
     # -- storage --------------------------------------------------------------------------
 
     def _token(self) -> HttpResponse:
-        return json_response(200, {"token": self.media.new_token(), "token_type": "Bearer",
-                                   "base_url": "https://v3.fal.media", "expires_at": iso(time.time() + 3600)})
+        return json_response(
+            200,
+            {
+                "token": self.media.new_token(),
+                "token_type": "Bearer",
+                "base_url": "https://v3.fal.media",
+                "expires_at": iso(time.time() + 3600),
+            },
+        )
 
     def _cdn_upload(self, req: HttpRequest) -> HttpResponse:
         if not self.media.token_valid(req.headers.get("Authorization")):
@@ -439,18 +522,28 @@ class FakeFal:
         name = str(body.get("file_name") or "upload.bin")
         slot = self.media.open_slot(name, str(body.get("content_type") or "application/octet-stream"))
         gcs = self._base(req, "storage.googleapis.com")
-        return json_response(200, {
-            "upload_url": f"{gcs}/fal-fake-uploads/{slot}/{quote(name)}?X-Goog-Signature=fake",
-            "file_url": f"{self._base(req, 'v3.fal.media')}/files/{slot}/{quote(name)}",
-        })
+        return json_response(
+            200,
+            {
+                "upload_url": f"{gcs}/fal-fake-uploads/{slot}/{quote(name)}?X-Goog-Signature=fake",
+                "file_url": f"{self._base(req, 'v3.fal.media')}/files/{slot}/{quote(name)}",
+            },
+        )
 
     def _gcs_put(self, req: HttpRequest, slot_id: str) -> HttpResponse:
         slot = self.media.slot(slot_id, take=True)
         if slot is None:
-            return HttpResponse(403, {"Content-Type": "application/xml"},
-                                b"<Error><Code>SignatureDoesNotMatch</Code></Error>")
-        self.media.store(slot[0], req.headers.get("Content-Type") or slot[1], req.body, via="gcs",
-                         base=self._base(req, "v3.fal.media"), file_id=slot_id)
+            return HttpResponse(
+                403, {"Content-Type": "application/xml"}, b"<Error><Code>SignatureDoesNotMatch</Code></Error>"
+            )
+        self.media.store(
+            slot[0],
+            req.headers.get("Content-Type") or slot[1],
+            req.body,
+            via="gcs",
+            base=self._base(req, "v3.fal.media"),
+            file_id=slot_id,
+        )
         return HttpResponse(200, {"Content-Type": "text/plain"})
 
     def _check_url(self, url: str) -> tuple[str, str] | None:
@@ -465,10 +558,27 @@ class FakeFal:
 
     # -- recording ------------------------------------------------------------------------
 
-    def _record(self, req: HttpRequest, phase: str, response: HttpResponse, request_id: str | None = None,
-                body: Any = None, fault: str | None = None) -> HttpResponse:
-        call = Call(time.time(), phase, req.method, req.host, req.target or req.path,
-                    None if response.drop else response.status, request_id, body, fault, req.via)
+    def _record(
+        self,
+        req: HttpRequest,
+        phase: str,
+        response: HttpResponse,
+        request_id: str | None = None,
+        body: Any = None,
+        fault: str | None = None,
+    ) -> HttpResponse:
+        call = Call(
+            time.time(),
+            phase,
+            req.method,
+            req.host,
+            req.target or req.path,
+            None if response.drop else response.status,
+            request_id,
+            body,
+            fault,
+            req.via,
+        )
         with self._lock:
             self._calls.append(call)
         return response

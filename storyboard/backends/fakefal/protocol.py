@@ -17,9 +17,10 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 ENDPOINTS = (
     "fal-ai/kling-video/o1/standard/reference-to-video",
@@ -249,23 +250,27 @@ def validate_input(body: Any, *, known: UrlCheck | None = None) -> list[dict[str
                 _check_url([*loc, "frontal_image_url"], element["frontal_image_url"], errors, known)
             _url_list([*loc, "reference_image_urls"], element.get("reference_image_urls"), errors, known)
     if n_elements + n_images > MAX_REFERENCES:
-        errors.append(_err(
-            ["body"],
-            f"Value error, at most {MAX_REFERENCES} elements and images in total are allowed, got "
-            f"{n_elements} element(s) and {n_images} image(s)",
-            "value_error",
-        ))
+        errors.append(
+            _err(
+                ["body"],
+                f"Value error, at most {MAX_REFERENCES} elements and images in total are allowed, got "
+                f"{n_elements} element(s) and {n_images} image(s)",
+                "value_error",
+            )
+        )
     if isinstance(prompt, str):
         for what, number in _TAG.findall(prompt):
             n, available = int(number), (n_elements if what == "Element" else n_images)
             if not 1 <= n <= available:
-                errors.append(_err(
-                    ["body", "prompt"],
-                    f"Value error, @{what}{n} is out of range: {available} "
-                    f"{'element(s)' if what == 'Element' else 'image(s)'} given",
-                    "value_error",
-                    prompt,
-                ))
+                errors.append(
+                    _err(
+                        ["body", "prompt"],
+                        f"Value error, @{what}{n} is out of range: {available} "
+                        f"{'element(s)' if what == 'Element' else 'image(s)'} given",
+                        "value_error",
+                        prompt,
+                    )
+                )
     return errors
 
 
@@ -325,7 +330,7 @@ class Job:
 
 def iso(ts: float) -> str:
     """A wall-clock time as ISO-8601 with a timezone."""
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat()
+    return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
 class Queue:
@@ -360,8 +365,9 @@ class Queue:
                 setattr(self, key, type(getattr(self, key))(value))
             self._settle(self._sim_time)
 
-    def submit(self, endpoint: str, body: dict[str, Any], fault: Fault | None = None, *,
-               stuck_seconds: float | None = None) -> Job:
+    def submit(
+        self, endpoint: str, body: dict[str, Any], fault: Fault | None = None, *, stuck_seconds: float | None = None
+    ) -> Job:
         """Accept a request; ``fault`` (stuck / completed_error) shapes its fate."""
         with self.lock:
             now = self._clock()
@@ -437,8 +443,10 @@ class Queue:
                     lines.append((at, f"Progress: {pct}%"))
             if job.finished_at is not None:
                 lines.append((job.finished_at, "Failed" if job.error else "Video ready"))
-            return [{"message": message, "level": "INFO", "source": "user", "timestamp": iso(self.wall(at))}
-                    for at, message in lines]
+            return [
+                {"message": message, "level": "INFO", "source": "user", "timestamp": iso(self.wall(at))}
+                for at, message in lines
+            ]
 
     # -- the discrete-event core ------------------------------------------------------------
 

@@ -19,23 +19,30 @@ import socket
 import ssl
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .protocol import Fault
+from storyboard.backends.fakefal.protocol import Fault
 
 if TYPE_CHECKING:
-    from . import FakeFal
+    from storyboard.backends.fakefal import FakeFal
 
 log = logging.getLogger("storyboard.fakefal")
 
 TLS_HOSTS = (
-    "queue.fal.run", "fal.run", "rest.fal.ai", "v3.fal.media", "fal.media",
-    "queue.falrun.com", "falrun.com", "storage.googleapis.com",
+    "queue.fal.run",
+    "fal.run",
+    "rest.fal.ai",
+    "v3.fal.media",
+    "fal.media",
+    "queue.falrun.com",
+    "falrun.com",
+    "storage.googleapis.com",
 )
 IDLE_TIMEOUT = 30.0  # seconds a connection may sit idle or stall mid-request
 MAX_BODY = 200 * 1024 * 1024
@@ -104,8 +111,13 @@ class ProxyServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, app: Callable[[HttpRequest], HttpResponse], port: int = 0, *,
-                 on_connect: Callable[[str, int], None] | None = None) -> None:
+    def __init__(
+        self,
+        app: Callable[[HttpRequest], HttpResponse],
+        port: int = 0,
+        *,
+        on_connect: Callable[[str, int], None] | None = None,
+    ) -> None:
         super().__init__(("127.0.0.1", port), _Handler)
         self.app = app
         self.on_connect = on_connect
@@ -121,8 +133,12 @@ class ProxyServer(ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve a connection in its own daemon thread, remembered so stop() can wait for it."""
-        thread = threading.Thread(target=self.process_request_thread, args=(request, client_address),
-                                  name=f"fakefal-{self.port}-conn", daemon=True)
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name=f"fakefal-{self.port}-conn",
+            daemon=True,
+        )
         with self._guard:
             self._conn_threads = {t for t in self._conn_threads if t.is_alive()}
             self._conn_threads.add(thread)
@@ -157,8 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT
     server: ProxyServer
 
-    def __init__(self, request: Any, client_address: Any, server: ProxyServer,
-                 tunnel_host: str | None = None) -> None:
+    def __init__(self, request: Any, client_address: Any, server: ProxyServer, tunnel_host: str | None = None) -> None:
         self.tunnel_host = tunnel_host
         super().__init__(request, client_address, server)
 
@@ -219,14 +234,25 @@ class _Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         path, _, query = target.partition("?")
-        request = HttpRequest(self.command, host, path or "/", dict(parse_qsl(query, keep_blank_values=True)),
-                              self.headers, body, via, target=target)
+        request = HttpRequest(
+            self.command,
+            host,
+            path or "/",
+            dict(parse_qsl(query, keep_blank_values=True)),
+            self.headers,
+            body,
+            via,
+            target=target,
+        )
         try:
             response = self.server.app(request)
         except Exception as exc:  # the fake's own bug: answer it rather than hang the client
             log.exception("fake fal failed on %s %s%s", self.command, host, path)
-            response = HttpResponse(500, {"Content-Type": "application/json", "x-fal-request-id": "fake-internal"},
-                                    f'{{"detail": "fake fal internal error: {type(exc).__name__}"}}'.encode())
+            response = HttpResponse(
+                500,
+                {"Content-Type": "application/json", "x-fal-request-id": "fake-internal"},
+                f'{{"detail": "fake fal internal error: {type(exc).__name__}"}}'.encode(),
+            )
         self._send(response)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _dispatch
@@ -276,7 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         limit = length // 2 if response.truncate else length
         if response.file is None:
-            self.wfile.write(response.body[start:start + limit])
+            self.wfile.write(response.body[start : start + limit])
         else:
             with response.file.open("rb") as fh:
                 fh.seek(start)
@@ -293,8 +319,10 @@ def json_response(status: int, data: Any, headers: dict[str, str] | None = None)
     return HttpResponse(status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data).encode())
 
 
-INGRESS_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway"
-                b"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+INGRESS_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway"
+    b"</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
 JSON_INVALID = {"detail": [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]}
 
 
@@ -312,11 +340,21 @@ def fault_response(fault: Fault, prompt: str | None) -> HttpResponse:
     if fault.kind == "429":
         return json_response(429, {"detail": fault.detail or "Too many requests"}, fal_request_id())
     if fault.kind == "422":
-        return json_response(422, {"detail": [{
-            "loc": ["body", "prompt"], "msg": fault.detail or "The content was flagged by a content checker.",
-            "type": fault.error_type or "content_policy_violation",
-            "url": "https://docs.fal.ai/errors#content_policy_violation", "input": prompt,
-        }]}, {**fal_request_id(), "x-fal-retryable": "false"})
+        return json_response(
+            422,
+            {
+                "detail": [
+                    {
+                        "loc": ["body", "prompt"],
+                        "msg": fault.detail or "The content was flagged by a content checker.",
+                        "type": fault.error_type or "content_policy_violation",
+                        "url": "https://docs.fal.ai/errors#content_policy_violation",
+                        "input": prompt,
+                    }
+                ]
+            },
+            {**fal_request_id(), "x-fal-retryable": "false"},
+        )
     error_type = fault.error_type or "internal_error"
     body = {"detail": fault.detail or "Internal Server Error", "error_type": error_type}
     return json_response(fault.status or 500, body, {**fal_request_id(), "x-fal-error-type": error_type})

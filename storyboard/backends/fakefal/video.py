@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
-from .server import HttpResponse
+from storyboard.backends.fakefal.server import HttpResponse
 
 if TYPE_CHECKING:
-    from .protocol import Job
+    from storyboard.backends.fakefal.protocol import Job
 
 DEFAULT_SIZES: dict[str, tuple[int, int]] = {"16:9": (640, 360), "9:16": (360, 640), "1:1": (480, 480)}
 DEFAULT_FPS = 24
@@ -52,7 +52,7 @@ def _directory() -> Path:
 
 
 def _encode(key: tuple[int, int, int, int], entry: _Entry) -> None:
-    from ...media import run_ffmpeg
+    from storyboard.media.ffmpeg import run_ffmpeg
 
     duration, width, height, fps = key
     with _lock:
@@ -61,10 +61,25 @@ def _encode(key: tuple[int, int, int, int], entry: _Entry) -> None:
     try:
         run_ffmpeg(
             [
-                "-f", "lavfi", "-i", f"testsrc=size={width}x{height}:rate={fps}",
-                "-frames:v", str(duration * fps),
-                "-c:v", "libx264", "-preset", "superfast", "-crf", "32", "-pix_fmt", "yuv420p",
-                "-r", str(fps), "-movflags", "+faststart", str(tmp),
+                "-f",
+                "lavfi",
+                "-i",
+                f"testsrc=size={width}x{height}:rate={fps}",
+                "-frames:v",
+                str(duration * fps),
+                "-c:v",
+                "libx264",
+                "-preset",
+                "superfast",
+                "-crf",
+                "32",
+                "-pix_fmt",
+                "yuv420p",
+                "-r",
+                str(fps),
+                "-movflags",
+                "+faststart",
+                str(tmp),
             ],
             timeout=ENCODE_TIMEOUT,
             what="fake fal result video",
@@ -182,8 +197,9 @@ class MediaStore:
         with self._lock:
             return self._slots.pop(slot_id, None) if take else self._slots.get(slot_id)
 
-    def store(self, name: str, content_type: str, data: bytes, *, via: str, base: str,
-              file_id: str | None = None) -> str:
+    def store(
+        self, name: str, content_type: str, data: bytes, *, via: str, base: str, file_id: str | None = None
+    ) -> str:
         """Keep an uploaded file, record it, and return its URL under ``base``."""
         file_id = file_id or secrets.token_hex(10)
         url = f"{base}/files/{file_id}/{quote(name)}"
@@ -250,8 +266,9 @@ class MediaStore:
         sent = 0 if head else (end - start + 1) // (2 if response.truncate else 1)
         request_id = stored.job.request_id if stored.job is not None else None
         with self._lock:
-            self._downloads.append(Download(url, stored.name, sent, total, response.status, response.truncate,
-                                            request_id, time.time()))
+            self._downloads.append(
+                Download(url, stored.name, sent, total, response.status, response.truncate, request_id, time.time())
+            )
 
     @property
     def uploads(self) -> list[Upload]:

@@ -1,0 +1,202 @@
+"""``storyboard build``: compile, run the plan through a backend and the cache, stitch the film.
+
+Outputs in the build folder (default ``build/`` beside the storyboard)::
+
+    shots/<id>.mp4        each shot's clip
+    <film.output>         the stitched film (only when every shot is built)
+    manifest.json         the plan as built
+    run_results.json      what happened to each shot
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from storyboard import __version__
+from storyboard.backends import cache_namespace, make_backend
+from storyboard.backends.base import Backend
+from storyboard.build.cache import Cache, hold_lock, place_file, release_lock
+from storyboard.util import atomic_write_json, make_readable
+from storyboard.errors import UsageError, redact
+from storyboard.build.executor import EventSink, ExecuteOptions, Executor, ShotResult
+from storyboard.graph import build_graph
+from storyboard.plan import Plan
+
+RESULTS_VERSION = 1
+
+
+def default_build_dir(plan: Plan) -> Path:
+    """``build/`` beside the storyboard."""
+    return plan.root / "build"
+
+
+def default_cache_dir(plan: Plan) -> Path:
+    """``$STORYBOARD_CACHE``, else ``.storyboard/cache`` beside the storyboard."""
+    env = os.environ.get("STORYBOARD_CACHE")
+    return Path(env) if env else plan.root / ".storyboard" / "cache"
+
+
+def open_cache(plan: Plan, cache_dir: Path | None, backend: str) -> Cache:
+    """The backend's part of the cache for this storyboard (``--cache-dir`` or the default)."""
+    return Cache((cache_dir or default_cache_dir(plan)).absolute(), cache_namespace(backend))
+
+
+@dataclass
+class BuildOptions:
+    """Everything ``storyboard build`` can be told."""
+
+    backend: str = "preview"
+    jobs: int = 2
+    force: bool = False
+    only: frozenset[str] | None = None  # selected shot ids (None: all)
+    out_dir: Path | None = None
+    cache_dir: Path | None = None
+    backend_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BuildOutcome:
+    """What a build produced."""
+
+    results: list[ShotResult]
+    film: Path | None
+    build_dir: Path
+    seconds: float
+    film_note: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        """How many shots ended with ``status``."""
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def ok(self) -> bool:
+        """True when no shot failed or was skipped."""
+        return not any(r.status in ("failed", "skipped") for r in self.results)
+
+
+def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: Backend | None = None) -> BuildOutcome:
+    """Build the plan: lock the cache, run the shots, stitch, write manifest and run results."""
+    t0 = time.monotonic()
+    build_dir = (options.out_dir or default_build_dir(plan)).absolute()
+    cache = open_cache(plan, options.cache_dir, options.backend)
+    if options.only is not None:
+        unknown = sorted(options.only - set(plan.by_id()))
+        if unknown:
+            raise UsageError(f"unknown shot(s) selected: {', '.join(unknown)}")
+    backend = backend or make_backend(options.backend, **options.backend_options)
+    cache.lock()
+    build_lock = None
+    try:
+        # the build folder too: builds with other backends or caches must not interleave their outputs
+        build_lock = hold_lock(build_dir / ".lock", f"the build folder {build_dir}",
+                               "wait for it to finish, or build into another folder with --out")
+        cache.sweep_temps()
+        (build_dir / "shots").mkdir(parents=True, exist_ok=True)
+        write_manifest(plan, build_dir, options.backend)
+        force = frozenset(options.only or plan.by_id()) if options.force else frozenset()
+        executor = Executor(plan, backend, cache, build_dir / "shots",
+                            ExecuteOptions(jobs=options.jobs, force=force, only=options.only), on_event)
+        backend.prepare(plan, executor.selected(), cache.state_dir)
+        try:
+            executor.run()
+        finally:  # interrupted or not, what finished is recorded
+            results = [executor.results[s.id] for s in plan.shots if s.id in executor.results]
+            write_run_results(build_dir, options.backend, None, results)
+        film, note = stitch_film(plan, build_dir, cache, executor.results, options.backend)
+        write_run_results(build_dir, options.backend, film, results)
+        if film is not None:
+            from storyboard.media.timeline import write_timeline
+
+            write_timeline(plan, build_dir, film)
+        return BuildOutcome(results, film, build_dir, time.monotonic() - t0, note, list(cache.warnings))
+    finally:
+        backend.close()
+        release_lock(build_lock)
+        cache.unlock()
+
+
+def film_key(plan: Plan, clip_digests: list[str], backend: str) -> str:
+    """A hash of what the film is made of: the clips' bytes, the transitions, the output name, the backend."""
+    parts = [(d, s.transition.type, s.transition.duration) for d, s in zip(clip_digests, plan.shots)]
+    return hashlib.sha256(json.dumps([plan.film.output, backend, parts]).encode()).hexdigest()
+
+
+def stitch_film(plan: Plan, build_dir: Path, cache: Cache, results: dict[str, ShotResult],
+                backend: str) -> tuple[Path | None, str]:
+    """Stitch every shot's clip into the film, unless a clip is missing or the film is current.
+
+    A shot counts as built when this run built it or the cache holds its clip (a selective
+    build of the last missing shots completes the film)."""
+    failed = {sid for sid, r in results.items() if r.status not in ("generated", "cached")}
+    records = {s.id: None if s.id in failed else cache.lookup(s.key, verify=False) for s in plan.shots}
+    missing = [sid for sid, rec in records.items() if rec is None]
+    if missing:
+        return None, f"film not stitched: {len(missing)} shot(s) not built ({', '.join(missing[:5])})"
+    for s in plan.shots:  # shots built by earlier runs are published too: the timeline points at them
+        if s.id not in results or not (build_dir / "shots" / f"{s.id}.mp4").exists():
+            place_file(cache.clip_path(s.key), build_dir / "shots" / f"{s.id}.mp4")
+    out = build_dir / plan.film.output
+    stamp = build_dir / ".film.json"
+    key = film_key(plan, [rec.sha256 for rec in records.values() if rec is not None], backend)
+    if out.exists() and stamp.exists():
+        try:
+            prior = json.loads(stamp.read_text("utf-8"))
+            if prior.get("key") == key and prior.get("size") == out.stat().st_size:
+                return out, "film unchanged"
+        except (OSError, ValueError):
+            pass
+    from storyboard.media.stitch import stitch
+
+    clips = [cache.clip_path(s.key) for s in plan.shots]
+    transitions = [s.transition for s in plan.shots]
+    work = cache.base / "stitch"
+    work.mkdir(parents=True, exist_ok=True)
+    report = stitch(clips, transitions, out, workdir=work)
+    make_readable(out)
+    atomic_write_json(stamp, {"key": key, "size": out.stat().st_size, "method": report.method})
+    return out, f"stitched by {report.method} in {report.seconds:.1f} s"
+
+
+def write_manifest(plan: Plan, build_dir: Path, backend: str) -> Path:
+    """``manifest.json``: the plan as built, with the graph's nodes and edges."""
+    data = plan.to_json()
+    data["storyboard_version"] = __version__
+    data["backend"] = backend
+    data["source"] = os.path.relpath(plan.source, build_dir)
+    for entry, shot in zip(data["shots"], plan.shots):
+        entry["model"] = shot.model
+        entry["clip"] = f"shots/{shot.id}.mp4"
+        entry["transition"] = {"type": shot.transition.type, "duration": shot.transition.duration}
+        entry["mentions"] = {m.name: list(m.tags) for m in shot.mentions}
+        if shot.notes:
+            entry["notes"] = shot.notes
+    data["film"] = {"output": plan.film.output}
+    g = build_graph(plan)
+    data["graph"] = {"nodes": sorted(g.nodes), "edges": sorted([list(e) for e in g.edges])}
+    path = build_dir / "manifest.json"
+    atomic_write_json(path, data)
+    return path
+
+
+def write_run_results(build_dir: Path, backend: str, film: Path | None, results: list[ShotResult]) -> Path:
+    """``run_results.json``: one entry per shot with its status, time and error."""
+    data = {
+        "version": RESULTS_VERSION,
+        "backend": backend,
+        "film": os.path.relpath(film, build_dir) if film else None,
+        "shots": [
+            {"id": r.id, "key": r.key, "status": r.status, "seconds": round(r.seconds, 3),
+             "error": redact(r.error) if r.error else None}
+            for r in results
+        ],
+    }
+    path = build_dir / "run_results.json"
+    atomic_write_json(path, data)
+    return path

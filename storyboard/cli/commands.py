@@ -1,0 +1,230 @@
+"""The compiler and build commands: ``validate``, ``compile``, ``build``, ``cost``.
+
+Thin: each parses its options, calls one function of the layer below and prints the result.
+Registered on the app by :mod:`storyboard.cli.app`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from storyboard.cli.options import (
+    BackendOpt,
+    CacheOpt,
+    ExcludeOpt,
+    FileArg,
+    JsonOpt,
+    OutsideOpt,
+    PricesOpt,
+    SelectOpt,
+    handle_errors,
+)
+from storyboard.cli.terminal import Terminal
+from storyboard.errors import InputError, relpath
+
+
+@handle_errors
+def validate(
+    file: FileArg,
+    json_out: JsonOpt = False,
+    allow_outside_assets: OutsideOpt = False,
+) -> None:
+    """Check a storyboard and every library it imports; report all problems.
+
+    Example: [bold]storyboard validate examples/greenhouse/storyboard.yaml[/]
+    """
+    from storyboard.compiler.compile import CompileOptions, compile_with_context
+
+    term = Terminal()
+    try:
+        plan, ctx = compile_with_context(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    except InputError as exc:
+        if json_out:
+            term.json({"valid": False, "problems": [_problem_json(p) for p in exc.problems]})
+            raise typer.Exit(2) from None
+        raise
+    if json_out:
+        term.json({"valid": True, "problems": [], "shots": len(plan.shots), "files": ctx.resolved.files})
+        return
+    counts = {
+        k: sum(1 for a in ctx.resolved.scope.assets.values() if a.kind == k)
+        for k in ("character", "object", "style", "image")
+    }
+    parts = [_plural(len(plan.shots), "shot")] + [_plural(n, k) for k, n in counts.items()]
+    libs = len(ctx.resolved.files) - 1
+    if libs:
+        parts.append(_plural(libs, "library", "libraries"))
+    term.success(f"{ctx.doc.display}: valid — " + ", ".join(parts))
+
+
+def _plural(n: int, word: str, many: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def _problem_json(p: Any) -> dict[str, Any]:
+    return {"file": p.file, "line": p.line, "column": p.column, "path": p.path, "message": p.message, "hint": p.hint}
+
+
+@handle_errors
+def compile_cmd(
+    file: FileArg,
+    json_out: JsonOpt = False,
+    allow_outside_assets: OutsideOpt = False,
+) -> None:
+    """Compile a storyboard into the plan: one Kling O1 request per shot, with cache keys.
+
+    Example: [bold]storyboard compile examples/greenhouse/storyboard.yaml --json[/]
+    """
+    from storyboard.compiler.compile import CompileOptions, compile_file
+
+    plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    term = Terminal()
+    if json_out:
+        import json
+
+        term.data(json.dumps(plan.to_json(), indent=2, ensure_ascii=False))
+        return
+    from storyboard.views.report import plan_text
+
+    term.data(plan_text(plan))
+
+
+@handle_errors
+def build(
+    file: FileArg,
+    backend: BackendOpt = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, max=64, help="Shots generated at once. (default: 2)")
+    ] = None,
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Regenerate the selected shots even when cached.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Build folder. (default: build/ beside the storyboard)")
+    ] = None,
+    cache_dir: CacheOpt = None,
+    max_cost: Annotated[
+        float | None, typer.Option("--max-cost", help="Refuse to start if the estimate (USD) is higher.")
+    ] = None,
+    prices: PricesOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print more detail.")] = False,
+    allow_outside_assets: OutsideOpt = False,
+) -> None:
+    """Build the film: generate every shot (cached ones are reused) and stitch them.
+
+    Example: [bold]storyboard build examples/greenhouse/storyboard.yaml[/]
+    """
+    from storyboard.backends import backend_name
+    from storyboard.build.executor import shots_to_build
+    from storyboard.build.run import BuildOptions, open_cache, run_build
+    from storyboard.build.selection import select as select_shots
+    from storyboard.cli.progress import Display
+    from storyboard.compiler.compile import CompileOptions, compile_file
+    from storyboard.compiler.models import load_prices
+    from storyboard.errors import CostLimitError
+    from storyboard.views.cost import estimate
+
+    term = Terminal(quiet=quiet, verbose=verbose)
+    name = backend_name(backend)
+    plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    only = None
+    if select or exclude:
+        only = frozenset(select_shots(plan, select or [], exclude or []))
+        if not only:
+            term.warning("the selection matches no shot; nothing to build")
+            raise typer.Exit(0)
+    options = BuildOptions(backend=name, jobs=jobs or 2, force=force, only=only, out_dir=out, cache_dir=cache_dir)
+    cache = open_cache(plan, cache_dir, name)
+    building = shots_to_build(plan, only, cache)
+    if max_cost is not None:
+        # with --force nothing counts as already paid
+        est = estimate(plan, None if force else cache, load_prices(prices), {s.id for s in building} if only else None)
+        if name == "preview":
+            term.detail("preview builds cost nothing; --max-cost only guards paid backends")
+        elif est.total > max_cost:
+            raise CostLimitError(
+                f"the estimate is ${est.total:.2f}, over --max-cost ${max_cost:.2f}; "
+                "run `storyboard cost` for the breakdown"
+            )
+    with Display(term, plan, [s.id for s in building]) as display:
+        outcome = run_build(plan, options, display)
+    for warning in outcome.warnings:
+        term.warning(warning)
+    failed = [r for r in outcome.results if r.status == "failed"]
+    for r in failed:
+        term.error(f"shot {r.id!r} failed: {r.error}")
+    skipped = [r for r in outcome.results if r.status == "skipped"]
+    if skipped:
+        term.warning(f"skipped because an earlier shot failed: {', '.join(r.id for r in skipped)}")
+    summary = (
+        f"{outcome.count('generated')} generated, {outcome.count('cached')} cached, "
+        f"{len(failed)} failed, {len(skipped)} skipped in {outcome.seconds:.1f} s"
+    )
+    if outcome.film is not None:
+        summary += f" — film: {relpath(outcome.film)}"
+    elif outcome.film_note:
+        summary += f" — {outcome.film_note}"
+    if failed or skipped:
+        term.error(summary)
+        raise typer.Exit(1)
+    term.success(summary)
+
+
+@handle_errors
+def cost(
+    file: FileArg,
+    backend: Annotated[
+        str | None, typer.Option("--backend", "-b", help="Whose cache counts as already paid. (default: fal)")
+    ] = None,
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
+    cache_dir: CacheOpt = None,
+    prices: PricesOpt = None,
+    json_out: JsonOpt = False,
+    allow_outside_assets: OutsideOpt = False,
+) -> None:
+    """Estimate what a build would cost: price × seconds of the shots not already cached.
+
+    Example: [bold]storyboard cost examples/greenhouse/storyboard.yaml[/]
+    """
+    from storyboard.backends import backend_name
+    from storyboard.build.executor import shots_to_build
+    from storyboard.build.run import open_cache
+    from storyboard.build.selection import select as select_shots
+    from storyboard.compiler.compile import CompileOptions, compile_file
+    from storyboard.compiler.models import load_prices
+    from storyboard.views.cost import estimate
+
+    name = backend_name(backend or "fal")
+    plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    cache = open_cache(plan, cache_dir, name)
+    only = None
+    if select or exclude:
+        only = {s.id for s in shots_to_build(plan, set(select_shots(plan, select or [], exclude or [])), cache)}
+    est = estimate(plan, cache, load_prices(prices), only)
+    term = Terminal()
+    if json_out:
+        term.json(est.to_json())
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{plan.title}: cost on {name}", title_justify="left")
+    for col in ("shot", "model", "seconds", "$/s", "cached", "USD"):
+        table.add_column(col, justify="right" if col in ("seconds", "$/s", "USD") else "left")
+    for s in est.shots:
+        table.add_row(
+            s.id,
+            s.model.rsplit("/", 2)[-2] + "/" + s.model.rsplit("/", 1)[-1],
+            str(s.seconds),
+            "?" if s.price_per_second is None else f"{s.price_per_second:.3f}",
+            "yes" if s.cached else "",
+            f"{s.usd:.2f}",
+        )
+    term.print(table)
+    term.data(f"total: ${est.total:.2f} for {sum(s.seconds for s in est.shots if not s.cached)} s not yet generated")
+    if est.unpriced:
+        term.warning(f"no price known for: {', '.join(est.unpriced)}; add one with --prices")

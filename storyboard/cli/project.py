@@ -1,0 +1,170 @@
+"""Commands around the build: ``ls``, ``status``, ``graph``, ``board``, ``init``, ``fakefal``.
+
+Registered on the app by :mod:`storyboard.cli.app`; thin, like the others.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from storyboard.cli.options import (
+    BackendOpt,
+    CacheOpt,
+    ExcludeOpt,
+    FileArg,
+    JsonOpt,
+    OutsideOpt,
+    SelectOpt,
+    handle_errors,
+)
+from storyboard.cli.terminal import Terminal
+
+OutDirOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Build folder. (default: build/ beside the storyboard)")
+]
+
+
+@handle_errors
+def ls_cmd(
+    file: FileArg,
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
+    backend: BackendOpt = None,
+    cache_dir: CacheOpt = None,
+    json_out: JsonOpt = False,
+    allow_outside_assets: OutsideOpt = False,
+) -> None:
+    """List the shots a build with the same selection would build (with the uncached shots whose
+    last frames they need), without building.
+
+    Example: [bold]storyboard ls examples/greenhouse/storyboard.yaml --select orbit+[/]
+    """
+    from storyboard.backends import backend_name
+    from storyboard.build.executor import shots_to_build
+    from storyboard.build.run import open_cache
+    from storyboard.build.selection import select as select_shots
+    from storyboard.compiler.compile import CompileOptions, compile_file
+
+    plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    chosen = set(select_shots(plan, select or [], exclude or []))
+    cache = open_cache(plan, cache_dir, backend_name(backend))
+    rows = []
+    for s in shots_to_build(plan, chosen if (select or exclude) else None, cache):
+        rows.append(
+            {
+                "id": s.id,
+                "duration": s.duration,
+                "depends_on": list(s.depends_on),
+                "key": s.key,
+                "cached": cache.lookup(s.key, verify=False) is not None,
+                "selected": s.id in chosen,
+            }
+        )
+    term = Terminal()
+    if json_out:
+        term.json({"shots": rows})
+        return
+    for r in rows:
+        after = f"  after {', '.join(r['depends_on'])}" if r["depends_on"] else ""
+        needed = "" if r["selected"] else "  (needed for its last frame)"
+        term.data(f"{r['id']:<20} {r['duration']:>3} s  {'cached' if r['cached'] else 'to build':<8}{after}{needed}")
+
+
+@handle_errors
+def status(
+    file: FileArg,
+    backend: BackendOpt = None,
+    out: OutDirOpt = None,
+    cache_dir: CacheOpt = None,
+    json_out: JsonOpt = False,
+    allow_outside_assets: OutsideOpt = False,
+) -> None:
+    """Say which shots are up to date and why the others are stale.
+
+    Example: [bold]storyboard status examples/greenhouse/storyboard.yaml[/]
+    """
+    from storyboard.backends import backend_name
+    from storyboard.build.run import default_build_dir, open_cache
+    from storyboard.compiler.compile import CompileOptions, compile_file
+    from storyboard.views.status import shot_statuses
+
+    plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    cache = open_cache(plan, cache_dir, backend_name(backend))
+    statuses = shot_statuses(plan, cache, (out or default_build_dir(plan)).absolute())
+    term = Terminal()
+    if json_out:
+        term.json({"shots": [s.to_json() for s in statuses]})
+        return
+    for s in statuses:
+        if s.up_to_date:
+            term.data(f"{s.id:<20} up to date")
+        else:
+            term.data(f"{s.id:<20} stale: {'; '.join(s.reasons)}")
+    stale = sum(1 for s in statuses if not s.up_to_date)
+    term.info(f"{len(statuses) - stale} up to date, {stale} stale")
+
+
+@handle_errors
+def graph(
+    file: FileArg,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="mermaid, dot or text.")] = "text",
+    allow_outside_assets: OutsideOpt = False,
+) -> None:
+    """Show the build graph: uploads, shots, last-frame edges and the film.
+
+    Example: [bold]storyboard graph examples/greenhouse/storyboard.yaml --format mermaid[/]
+    """
+    from storyboard.compiler.compile import CompileOptions, compile_file
+    from storyboard.errors import UsageError
+    from storyboard.graph import render_graph
+
+    if fmt not in ("mermaid", "dot", "text"):
+        raise UsageError(f"unknown --format {fmt!r}; choose mermaid, dot or text")
+    Terminal().data(render_graph(compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets)), fmt))
+
+
+@handle_errors
+def board(
+    file: FileArg,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The HTML file or folder. (default: build/board/index.html)")
+    ] = None,
+) -> None:
+    """Write the storyboard as a static HTML page: one card per shot, with thumbnails, tags and clips.
+
+    Example: [bold]storyboard board examples/greenhouse/storyboard.yaml[/]
+    """
+    from storyboard.views.board import board_command
+
+    path = board_command(file, out)
+    Terminal().success(f"board written to {path}")
+
+
+@handle_errors
+def init(
+    directory: Annotated[Path, typer.Argument(help="A new or empty folder.")],
+    title: Annotated[str | None, typer.Option("--title", help="The film's title.")] = None,
+) -> None:
+    """Create a storyboard project (storyboard, library, placeholder images) that builds offline at once.
+
+    Example: [bold]storyboard init my-film && storyboard build my-film/storyboard.yaml[/]
+    """
+    from storyboard.cli.scaffold import init_project
+
+    files = init_project(directory, title)
+    term = Terminal()
+    term.success(f"created {len(files)} files in {directory}")
+    term.info(f"next: storyboard build {directory / 'storyboard.yaml'}")
+
+
+def fakefal(ctx: typer.Context) -> None:
+    """Run the fake fal server on 127.0.0.1 for offline tests of your own pipeline (see docs/backends.md).
+
+    Example: [bold]storyboard fakefal --port 8765 --processing-seconds 2[/]
+    """
+    from storyboard.backends.fakefal.__main__ import main as fake_main
+
+    raise typer.Exit(fake_main(list(ctx.args)) or 0)

@@ -1,0 +1,157 @@
+"""Asset references: path rules, image checks and content hashes.
+
+The only place where the compiler reads asset bytes, and only to check that each asset is a
+real image within the model's limits and to hash it for cache keys. Every file is read once,
+however many shots use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from storyboard.plan import AssetRef
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MIN_SIDE = 300
+MIN_ASPECT, MAX_ASPECT = 0.40, 2.50
+IMAGE_FORMATS = {"PNG", "JPEG", "WEBP"}
+
+
+class AssetProblem(Exception):
+    """An asset string that cannot be used; carries a message and a hint."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """What the image check found."""
+
+    format: str
+    width: int
+    height: int
+    size: int
+
+
+@dataclass
+class AssetStore:
+    """Turns asset strings into :class:`AssetRef` objects, checking and hashing each file once per declaring folder."""
+
+    root: Path  # the storyboard's folder: displays are relative to it
+    allow_outside: bool = False
+    check_images: bool = True
+    # keyed by (file, folder of the declaring file): whether a path may be used depends on who declares it
+    _refs: dict[tuple[Path, Path], AssetRef] = field(default_factory=dict)
+    _errors: dict[tuple[Path, Path], AssetProblem] = field(default_factory=dict)
+    infos: dict[str, ImageInfo] = field(default_factory=dict)  # by sha256
+
+    def ref(self, raw: str, declared_in: Path) -> AssetRef:
+        """The AssetRef for ``raw`` as written in the file ``declared_in``; AssetProblem if unusable."""
+        if raw.startswith(("http://", "https://")):
+            if len(raw) < 12 or " " in raw:
+                raise AssetProblem(f"{raw!r} is not a valid URL")
+            return AssetRef("url", raw, raw)
+        if "://" in raw or raw.startswith(("file:", "data:")):
+            raise AssetProblem(f"{raw!r}: only relative paths and http(s) URLs are accepted")
+        if raw.startswith("~"):
+            raise AssetProblem(f"{raw!r}: `~` is not expanded", "write the path relative to this file")
+        base = declared_in.parent
+        if os.path.isabs(raw) and not self.allow_outside:
+            raise AssetProblem(
+                f"{raw!r} is an absolute path",
+                "write it relative to this file (or pass --allow-outside-assets)",
+            )
+        path = Path(os.path.normpath(base / raw))
+        key = (path, base)
+        cached = self._refs.get(key)
+        if cached is not None:
+            return cached
+        if key in self._errors:
+            raise self._errors[key]
+        try:
+            ref = self._make(path, raw, base)
+        except AssetProblem as exc:
+            self._errors[key] = exc
+            raise
+        self._refs[key] = ref
+        return ref
+
+    def _make(self, path: Path, raw: str, base: Path) -> AssetRef:
+        # Containment first, existence second: a library must not learn (through "not found" or a
+        # did-you-mean listing the folder) which files exist outside its folder.
+        if not self.allow_outside and not inside_folder(path, base):
+            raise AssetProblem(
+                f"{raw!r} points outside the folder of the file that declares it",
+                "keep assets beside the file (a shared library may not read other files), "
+                "or pass --allow-outside-assets",
+            )
+        if not path.exists():
+            hint = None
+            if path.parent.is_dir():
+                import difflib
+
+                close = difflib.get_close_matches(path.name, os.listdir(path.parent), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else None
+            raise AssetProblem(f"asset file {raw!r} not found", hint)
+        if not path.is_file():
+            raise AssetProblem(f"{raw!r} is not a file")
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if self.check_images and digest not in self.infos:
+            self.infos[digest] = check_image(data, raw)
+        return AssetRef("file", str(path), _display(path, self.root), digest)
+
+
+def inside_folder(path: Path, base: Path) -> bool:
+    """True when ``path`` stays in ``base`` both as written (no ``..`` out) and after following symlinks."""
+    written, folder = Path(os.path.abspath(path)), Path(os.path.abspath(base))
+    return written.is_relative_to(folder) and path.resolve().is_relative_to(base.resolve())
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return os.path.relpath(path, root).replace(os.sep, "/")
+    except ValueError:  # pragma: no cover - another drive
+        return str(path)
+
+
+def check_image(data: bytes, name: str) -> ImageInfo:
+    """Decode the bytes with Pillow and check the model's limits; AssetProblem if they fail."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise AssetProblem(f"{name!r} is {len(data) / 1e6:.1f} MB; the model takes images up to 10 MB")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            fmt = im.format or "?"
+            width, height = im.size
+            if fmt not in IMAGE_FORMATS:
+                raise AssetProblem(f"{name!r} is a {fmt} image; the model takes PNG, JPEG or WebP")
+            if width * height > 40_000_000:
+                raise AssetProblem(f"{name!r} is {width}×{height} pixels, too large to be a reference image")
+            im.load()
+    except AssetProblem:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise AssetProblem(
+            f"{name!r} is not a readable image ({exc.__class__.__name__})", "use a PNG, JPEG or WebP"
+        ) from None
+    if min(width, height) < MIN_SIDE:
+        raise AssetProblem(f"{name!r} is {width}×{height} pixels; the model needs at least {MIN_SIDE} on each side")
+    aspect = width / height
+    if not MIN_ASPECT <= aspect <= MAX_ASPECT:
+        raise AssetProblem(
+            f"{name!r} has aspect ratio {aspect:.2f}; the model takes {MIN_ASPECT:.2f} to {MAX_ASPECT:.2f}"
+        )
+    return ImageInfo(fmt, width, height, len(data))
+
+
+def frame_ref(shot_id: str) -> AssetRef:
+    """The AssetRef of a shot's last frame."""
+    return AssetRef("last_frame", shot_id, f"{shot_id}.last_frame")

@@ -1,0 +1,323 @@
+"""Imports, namespaces and ``extends``: from validated files to one table of visible assets.
+
+A storyboard sees its own assets by name and each imported library's assets as ``ns.name``
+(not what the libraries import in turn). Every declared asset of every file is resolved,
+used or not, so that a missing file or a bad ``extends`` is reported at once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from storyboard.compiler.assets import AssetProblem, AssetStore, inside_folder
+from storyboard.compiler.load import Document, load_document
+from storyboard.compiler.spec import ASSET_TABLES, Element, Library, Storyboard, Style
+from storyboard.compiler.validate import validate_library
+from storyboard.errors import InputError, Problem
+from storyboard.plan import AssetRef
+from storyboard.util import did_you_mean
+
+AssetKind = Literal["character", "object", "style", "image"]
+_KIND_OF_TABLE: dict[str, AssetKind] = {
+    "characters": "character",
+    "objects": "object",
+    "styles": "style",
+    "images": "image",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A resolved asset: for an element its frontal image then references; for a style its images."""
+
+    kind: AssetKind
+    name: str  # its name in the declaring file
+    file: str  # the declaring file as errors show it
+    refs: tuple[AssetRef, ...]
+    description: str | None = None
+
+    @property
+    def is_element(self) -> bool:
+        """Characters and objects become request elements."""
+        return self.kind in ("character", "object")
+
+
+@dataclass
+class Scope:
+    """One file's names: its own assets and its imports."""
+
+    doc: Document
+    model: Storyboard | Library
+    imports: dict[str, Scope] = field(default_factory=dict)
+    assets: dict[str, Asset] = field(default_factory=dict)
+    tables: dict[str, str] = field(default_factory=dict)  # name → table it is declared in
+
+
+@dataclass
+class Resolved:
+    """The root storyboard's view: every name it may write after ``@`` or in a name field."""
+
+    scope: Scope
+    visible: dict[str, Asset]
+    files: list[str]  # every file read, storyboard first
+
+
+class Resolver:
+    """Loads imports and resolves assets, collecting every problem before raising."""
+
+    def __init__(self, store: AssetStore):
+        self.store = store
+        self.problems: list[Problem] = []
+        self._scopes: dict[Path, Scope] = {}
+        self._resolving: set[tuple[int, str]] = set()
+        self.files: list[str] = []
+
+    def resolve(self, doc: Document, model: Storyboard) -> Resolved:
+        """Resolve the storyboard and everything it imports; InputError with all problems."""
+        root = self._scope(doc, model, chain=(doc.path.resolve(),))
+        visible: dict[str, Asset] = dict(root.assets)
+        for ns, lib in root.imports.items():
+            for name, asset in lib.assets.items():
+                visible[f"{ns}.{name}"] = asset
+        if self.problems:
+            raise InputError(self.problems)
+        return Resolved(root, visible, self.files)
+
+    # -- files ---------------------------------------------------------------------------
+    def _scope(self, doc: Document, model: Storyboard | Library, chain: tuple[Path, ...]) -> Scope:
+        scope = Scope(doc, model)
+        self._scopes[doc.path.resolve()] = scope
+        self.files.append(doc.display)
+        self._check_names(scope)
+        for ns, rel in model.imports.items():
+            lib = self._import(scope, ns, rel, chain)
+            if lib is not None:
+                scope.imports[ns] = lib
+        for table in ASSET_TABLES:
+            for name in getattr(model, table):
+                self._asset(scope, name, table)
+        return scope
+
+    def _import(self, scope: Scope, ns: str, rel: str, chain: tuple[Path, ...]) -> Scope | None:
+        doc = scope.doc
+        if ns in scope.tables:
+            self.problems.append(
+                doc.problem(
+                    ("imports", ns),
+                    f"namespace {ns!r} is also the name of an asset in this file",
+                    "rename the namespace or the asset",
+                    key=True,
+                )
+            )
+            return None
+        if rel.startswith(("http://", "https://", "~")) or "://" in rel:
+            self.problems.append(doc.problem(("imports", ns), f"{rel!r}: a library is a local file path"))
+            return None
+        path = Path(os.path.normpath(doc.path.parent / rel))
+        if (
+            isinstance(scope.model, Library)
+            and not self.store.allow_outside
+            and not inside_folder(path, doc.path.parent)
+        ):
+            # a library (perhaps another studio's) reads only its own folder, as for its assets
+            self.problems.append(
+                doc.problem(
+                    ("imports", ns),
+                    f"{rel!r} is outside the folder of the library that imports it",
+                    "keep imported libraries beside the library (a shared library may not read other files), "
+                    "or pass --allow-outside-assets",
+                )
+            )
+            return None
+        real = path.resolve()
+        if real in chain:
+            names = [p.name for p in chain[chain.index(real) :]] + [path.name]
+            self.problems.append(doc.problem(("imports", ns), "import cycle: " + " → ".join(names)))
+            return None
+        if real in self._scopes:
+            return self._scopes[real]
+        display = os.path.relpath(path) if not os.path.isabs(rel) else str(path)
+        try:
+            lib_doc = load_document(path, display)
+            lib_model = validate_library(lib_doc)
+        except InputError as exc:
+            first = exc.problems[0] if len(exc.problems) == 1 else None
+            if first is not None and first.line is None:  # about the file as a whole: point at the import
+                text = (
+                    f"library {rel!r} not found"
+                    if first.message == "file not found"
+                    else f"library {rel!r}: {first.message}"
+                )
+                self.problems.append(doc.problem(("imports", ns), text, first.hint))
+            else:
+                self.problems.extend(exc.problems)
+            return None
+        return self._scope(lib_doc, lib_model, chain + (real,))
+
+    def _check_names(self, scope: Scope) -> None:
+        for table in ASSET_TABLES:
+            for name in getattr(scope.model, table):
+                if name in scope.tables:
+                    first = scope.tables[name]
+                    scope_problem = scope.doc.problem(
+                        (table, name),
+                        f"{name!r} is already declared under {first!r}",
+                        "names are unique across characters, objects, styles and images",
+                        key=True,
+                    )
+                    self.problems.append(scope_problem)
+                    continue
+                if is_model_tag(name):
+                    self.problems.append(
+                        scope.doc.problem(
+                            (table, name),
+                            f"{name!r} looks like one of the model's own tags",
+                            "the compiler numbers @ElementN/@ImageN itself: choose another name",
+                            key=True,
+                        )
+                    )
+                scope.tables[name] = table
+
+    # -- assets --------------------------------------------------------------------------
+    def _ref(self, scope: Scope, path: tuple, raw: str) -> AssetRef | None:
+        try:
+            return self.store.ref(raw, scope.doc.path)
+        except AssetProblem as exc:
+            self.problems.append(scope.doc.problem(path, exc.message, exc.hint))
+            return None
+
+    def _asset(self, scope: Scope, name: str, table: str) -> Asset | None:
+        if name in scope.assets:
+            return scope.assets[name]
+        marker = (id(scope), name)
+        if marker in self._resolving:
+            return None  # reported by the extends check
+        self._resolving.add(marker)
+        try:
+            asset = self._build(scope, name, table)
+        finally:
+            self._resolving.discard(marker)
+        if asset is not None:
+            scope.assets[name] = asset
+        return asset
+
+    def _build(self, scope: Scope, name: str, table: str) -> Asset | None:
+        kind = _KIND_OF_TABLE[table]
+        spec = getattr(scope.model, table)[name]
+        where = (table, name)
+        if kind == "image":
+            ref = self._ref(scope, where, spec)
+            return Asset("image", name, scope.doc.display, (ref,)) if ref else None
+        parent = None
+        if spec.extends:
+            parent = self._extends(scope, name, table, spec.extends)
+            if parent is None:
+                return None
+        if kind == "style":
+            return self._style(scope, name, spec, parent)
+        return self._element(scope, name, kind, spec, parent)
+
+    def _extends(self, scope: Scope, name: str, table: str, target: str) -> Asset | None:
+        where = (table, name, "extends")
+        want = ("style",) if table == "styles" else ("character", "object")
+        found = self.lookup(scope, target)
+        if found is None:
+            self.problems.append(
+                scope.doc.problem(
+                    where, f"{name!r} extends unknown {target!r}", did_you_mean(target, self._names(scope))
+                )
+            )
+            return None
+        owner, other_name, other_table = found
+        if other_name and (id(owner), other_name) in self._resolving:
+            self.problems.append(
+                scope.doc.problem(
+                    where, f"`extends` cycle through {target!r}", "an asset cannot extend itself, even indirectly"
+                )
+            )
+            return None
+        parent = self._asset(owner, other_name, other_table)
+        if parent is not None and parent.kind not in want:
+            self.problems.append(
+                scope.doc.problem(
+                    where,
+                    f"{name!r} ({table[:-1]}) cannot extend {target!r}, which is {'an' if parent.kind == 'image' else 'a'} {parent.kind}",
+                )
+            )
+            return None
+        return parent
+
+    def _style(self, scope: Scope, name: str, spec: Style, parent: Asset | None) -> Asset | None:
+        if spec.images is None:
+            if parent is None:
+                self.problems.append(
+                    scope.doc.problem(("styles", name), f"style {name!r} has no images", "add `images: [path, …]`")
+                )
+                return None
+            refs = parent.refs
+        else:
+            if not spec.images:
+                self.problems.append(scope.doc.problem(("styles", name, "images"), "a style needs at least one image"))
+                return None
+            got = [self._ref(scope, ("styles", name, "images", i), raw) for i, raw in enumerate(spec.images)]
+            if any(r is None for r in got):
+                return None
+            refs = tuple(r for r in got if r is not None)
+        desc = spec.description if spec.description is not None else (parent.description if parent else None)
+        return Asset("style", name, scope.doc.display, refs, desc)
+
+    def _element(self, scope: Scope, name: str, kind: AssetKind, spec: Element, parent: Asset | None) -> Asset | None:
+        table = kind + "s"
+        if spec.image is not None:
+            frontal = self._ref(scope, (table, name, "image"), spec.image)
+        elif parent is not None:
+            frontal = parent.refs[0]
+        else:
+            self.problems.append(
+                scope.doc.problem(
+                    (table, name),
+                    f"{kind} {name!r} has no `image`",
+                    "add the frontal image: `image: path/to/front.png`",
+                )
+            )
+            return None
+        if spec.references is not None:
+            got = [self._ref(scope, (table, name, "references", i), r) for i, r in enumerate(spec.references)]
+            refs = None if any(r is None for r in got) else tuple(r for r in got if r is not None)
+        else:
+            refs = parent.refs[1:] if parent is not None else ()
+        if frontal is None or refs is None:
+            return None
+        desc = spec.description if spec.description is not None else (parent.description if parent else None)
+        return Asset(kind, name, scope.doc.display, (frontal, *refs), desc)
+
+    # -- lookups -------------------------------------------------------------------------
+    def lookup(self, scope: Scope, qname: str) -> tuple[Scope, str, str] | None:
+        """(declaring scope, name, table) for ``name`` or ``ns.name`` as seen from ``scope``."""
+        if "." in qname:
+            ns, name = qname.split(".", 1)
+            lib = scope.imports.get(ns)
+            if lib is None or name not in lib.tables:
+                return None
+            return lib, name, lib.tables[name]
+        if qname in scope.tables:
+            return scope, qname, scope.tables[qname]
+        return None
+
+    def _names(self, scope: Scope) -> list[str]:
+        names = list(scope.tables)
+        for ns, lib in scope.imports.items():
+            names.extend(f"{ns}.{n}" for n in lib.tables)
+        return names
+
+
+def is_model_tag(name: str) -> bool:
+    """True for names the model reserves (``Element1``, ``Image2``)."""
+    return _MODEL_TAG.fullmatch(name) is not None
+
+
+_MODEL_TAG = re.compile(r"(?:Element|Image)[0-9]+")

@@ -1,0 +1,448 @@
+"""``storyboard board``: the plan as a static HTML storyboard page, one card per shot.
+
+The page (``build/board/index.html`` beside the storyboard by default) shows each shot's start
+frame, references, compiled prompt with its tags linked to their pictures, transition, cost and
+the last build's status and clip. Thumbnails are copied into ``assets/`` beside the page, named
+by content hash, so the folder still works when moved or zipped; clips are linked relatively.
+The page has no scripts and no timestamps: the same plan, build and cache give the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from PIL import Image
+
+from storyboard import __version__
+from storyboard.build.cache import Cache
+from storyboard.compiler.compile import CompileContext
+from storyboard.compiler.models import find_model, priced
+from storyboard.plan import AssetRef, Mention, Plan, ShotPlan
+from storyboard.util import atomic_write_bytes, sha256_file
+from storyboard.views.cost import estimate
+
+THUMB_SIDE = 320  # longest side of a copied thumbnail, in pixels
+TEMPLATES = Path(__file__).parent / "templates"
+TAG_RE = re.compile(r"@(Element|Image)(\d+)(?!\d)")
+STATUSES = ("generated", "cached", "failed", "skipped")
+KIND_LABELS = {
+    "character": "character",
+    "object": "object",
+    "image": "image",
+    "style": "style",
+    "last_frame": "last frame",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Thumb:
+    """One picture on a card: a copied thumbnail, or a placeholder saying why there is none."""
+
+    label: str  # the name as the author wrote it
+    kind: str  # character, object, style, image, last frame
+    tag: str | None = None  # "@Element1"
+    anchor: str | None = None  # the figure's id, target of the prompt's tag links
+    src: str | None = None  # the thumbnail, relative to the page
+    note: str | None = None  # shown instead of a picture
+    href: str | None = None  # a remote image's URL
+    description: str | None = None
+    minis: tuple[str, ...] = ()  # an element's reference views, relative to the page
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A run of the compiled prompt: plain text, or a tag linked to its picture (``anchor``)."""
+
+    text: str
+    tag: bool = False
+    anchor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """Everything one shot's card shows."""
+
+    number: int
+    id: str
+    anchor: str
+    duration: int
+    aspect_ratio: str
+    model: str  # short name
+    endpoint: str
+    style: str | None
+    transition: str
+    cost: str
+    cost_note: str | None
+    status: str  # CSS class: generated, cached, failed, skipped, outdated, not-built
+    status_text: str
+    error: str | None
+    start: Thumb | None
+    continues_from: str | None  # shot id
+    refs: tuple[Thumb, ...]
+    prompt: tuple[Part, ...]
+    source_prompt: str
+    clip: str | None
+    clip_note: str | None
+    location: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The page header's facts and the cards."""
+
+    title: str
+    source: str
+    version: str
+    shot_count: int
+    seconds: int
+    film_seconds: float
+    total_cost: str
+    cost_now: str | None
+    prices: tuple[tuple[str, str, str], ...]  # (model, $/s, where the price comes from)
+    build: str
+    backend: str | None
+    film: str | None
+    cards: tuple[Card, ...] = field(default=())
+
+
+class Thumbnails:
+    """Downscaled copies of images in the page's ``assets/`` folder, each made once, named by content hash."""
+
+    def __init__(self, page_dir: Path):
+        self.dir = page_dir / "assets"
+        self._made: dict[Path, str | None] = {}
+
+    def __call__(self, path: Path, sha256: str | None = None) -> str | None:
+        """The thumbnail of ``path`` as a page-relative URL, or None when it is not a readable image."""
+        path = path.absolute()
+        if path not in self._made:
+            self._made[path] = self._make(path, sha256)
+        return self._made[path]
+
+    def _make(self, path: Path, sha256: str | None) -> str | None:
+        try:
+            digest = sha256 or sha256_file(path)
+            with Image.open(path) as im:
+                alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
+                name = f"{digest[:24]}-{THUMB_SIDE}.{'png' if alpha else 'jpg'}"
+                dest = self.dir / name
+                if not dest.exists():
+                    small = im.convert("RGBA" if alpha else "RGB")
+                    small.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.Resampling.LANCZOS)
+                    buf = io.BytesIO()
+                    if alpha:
+                        small.save(buf, "PNG", optimize=True)
+                    else:
+                        small.save(buf, "JPEG", quality=85, optimize=True)
+                    _write(dest, buf.getvalue())
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return None
+        return f"assets/{quote(name)}"
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write atomically, readable by everyone (the folder is meant to be shared)."""
+    atomic_write_bytes(path, data)
+    os.chmod(path, 0o644)
+
+
+def read_run_results(build_dir: Path) -> dict[str, Any] | None:
+    """The last build's ``run_results.json``, or None when there is none (or it is unreadable)."""
+    try:
+        data = json.loads((build_dir / "run_results.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("shots"), list) else None
+
+
+def _rel_url(target: Path, page_dir: Path) -> str:
+    return quote(os.path.relpath(target, page_dir).replace(os.sep, "/"))
+
+
+def _money(usd: float) -> str:
+    return f"${usd:,.2f}"
+
+
+def _seconds(s: float) -> str:
+    return f"{s:g} s"
+
+
+def _short_model(name: str) -> str:
+    model = find_model(name)
+    return model.aliases[0] if model and model.aliases else name
+
+
+def _transition(shot: ShotPlan) -> str:
+    if shot.index == 0 and shot.transition.type == "cut":
+        return "opens the film"
+    tr = shot.transition
+    return "cut" if tr.type == "cut" else f"{tr.type} {_seconds(tr.duration)}"
+
+
+def prompt_parts(prompt: str, anchors: dict[str, str]) -> tuple[Part, ...]:
+    """The prompt split into text and ``@ElementN``/``@ImageN`` tags, each tag with its anchor if known."""
+    parts: list[Part] = []
+    pos = 0
+    for m in TAG_RE.finditer(prompt):
+        if m.start() > pos:
+            parts.append(Part(prompt[pos : m.start()]))
+        parts.append(Part(m.group(0), True, anchors.get(m.group(0))))
+        pos = m.end()
+    if pos < len(prompt):
+        parts.append(Part(prompt[pos:]))
+    return tuple(parts)
+
+
+class _CardMaker:
+    """Turns shots into cards, sharing the thumbnails, the cache and the last build's results."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        ctx: CompileContext | None,
+        page_dir: Path,
+        build_dir: Path | None,
+        cache: Cache | None,
+        results: dict[str, Any] | None,
+    ):
+        self.plan, self.ctx, self.page_dir, self.build_dir, self.cache = plan, ctx, page_dir, build_dir, cache
+        self.by_id = plan.by_id()
+        self.thumbs = Thumbnails(page_dir)
+        self.results = {s.get("id"): s for s in results["shots"] if isinstance(s, dict)} if results else None
+
+    def _description(self, name: str) -> str | None:
+        asset = self.ctx.resolved.visible.get(name) if self.ctx else None
+        return asset.description if asset else None
+
+    def picture(self, ref: AssetRef) -> dict[str, Any]:
+        """The thumbnail fields for one image input."""
+        if ref.kind == "file":
+            src = self.thumbs(ref.path, ref.sha256)
+            return {"src": src, "note": None if src else f"cannot read {ref.display}"}
+        if ref.kind == "url":
+            return {"note": "remote image", "href": ref.value}
+        upstream = self.by_id.get(ref.value)
+        if upstream is not None and self.cache is not None and self.cache.has_frame(upstream.key):
+            src = self.thumbs(self.cache.frame_path(upstream.key))
+            if src:
+                return {"src": src}
+        return {"note": f"last frame of {ref.value} not built yet"}
+
+    def card(self, shot: ShotPlan, number: int, cost: str, cost_note: str | None) -> Card:
+        """The card of one shot."""
+        mentions: dict[str, Mention] = {t: m for m in shot.mentions for t in m.tags}
+        anchors: dict[str, str] = {}
+        refs: list[Thumb] = []
+        start: Thumb | None = None
+        for i, el in enumerate(shot.elements, 1):
+            tag, m = f"@Element{i}", mentions.get(f"@Element{i}")
+            anchor = anchors[tag] = f"shot-{shot.id}-element{i}"
+            minis = tuple(s for r in el.references if r.kind == "file" and (s := self.thumbs(r.path, r.sha256)))
+            refs.append(
+                Thumb(
+                    m.name if m else el.name,
+                    KIND_LABELS.get(m.kind, m.kind) if m else "element",
+                    tag,
+                    anchor,
+                    description=el.description or self._description(el.name),
+                    minis=minis,
+                    **self.picture(el.frontal),
+                )
+            )
+        for i, ref in enumerate(shot.image_urls, 1):
+            tag, m = f"@Image{i}", mentions.get(f"@Image{i}")
+            anchor = anchors[tag] = f"shot-{shot.id}-image{i}"
+            label = m.name if m else ref.display
+            kind = KIND_LABELS.get(m.kind, m.kind) if m else "image"
+            if m and m.kind == "style" and len(m.tags) > 1:
+                label = f"{m.name} {m.tags.index(tag) + 1}/{len(m.tags)}"
+            thumb = Thumb(
+                label, kind, tag, anchor, description=self._description(m.name) if m else None, **self.picture(ref)
+            )
+            if ref == shot.start and start is None:
+                start = thumb
+            else:
+                refs.append(thumb)
+        if shot.start is not None and start is None:  # a start frame the request does not tag
+            start = Thumb(shot.start.display, "start frame", **self.picture(shot.start))
+        status, status_text, error = self.status(shot)
+        clip, clip_note = self.clip(shot)
+        return Card(
+            number=number,
+            id=shot.id,
+            anchor=f"shot-{shot.id}",
+            duration=shot.duration,
+            aspect_ratio=shot.aspect_ratio,
+            model=_short_model(shot.model),
+            endpoint=shot.endpoint,
+            style=shot.style,
+            transition=_transition(shot),
+            cost=cost,
+            cost_note=cost_note,
+            status=status,
+            status_text=status_text,
+            error=error,
+            start=start,
+            continues_from=shot.start.value if shot.start is not None and shot.start.kind == "last_frame" else None,
+            refs=tuple(refs),
+            prompt=prompt_parts(shot.prompt, anchors),
+            source_prompt=shot.source_prompt,
+            clip=clip,
+            clip_note=clip_note,
+            location=f"{self.plan.source.name}:{shot.location.line}" if shot.location and shot.location.line else None,
+        )
+
+    def status(self, shot: ShotPlan) -> tuple[str, str, str | None]:
+        """(CSS class, text, error) of the shot in the last build."""
+        if self.results is None:
+            return "not-built", "not built", None
+        entry = self.results.get(shot.id)
+        if entry is None:
+            return "not-built", "not in the last build", None
+        status = str(entry.get("status"))
+        error = entry.get("error") if isinstance(entry.get("error"), str) else None
+        if entry.get("key") != shot.key:
+            return "outdated", f"changed since the last build ({status})", error
+        return (status if status in STATUSES else "unknown"), status, error
+
+    def clip(self, shot: ShotPlan) -> tuple[str | None, str | None]:
+        """The clip's page-relative URL, and a note when it was made from an earlier version of the shot."""
+        if self.build_dir is None:
+            return None, None
+        path = self.build_dir / "shots" / f"{shot.id}.mp4"
+        if not path.is_file():
+            return None, None
+        try:
+            built_key = json.loads(path.with_suffix(".json").read_text("utf-8")).get("key")
+        except (OSError, ValueError, AttributeError):
+            built_key = None
+        return _rel_url(path, self.page_dir), None if built_key == shot.key else "clip of an earlier version"
+
+
+def _build_summary(cards: list[Card], results: dict[str, Any] | None) -> str:
+    if results is None:
+        return "not built yet"
+    counts = {s: sum(1 for c in cards if c.status == s) for s in STATUSES}
+    parts = [f"{n} {s}" for s, n in counts.items()]
+    outdated = sum(1 for c in cards if c.status == "outdated")
+    missing = sum(1 for c in cards if c.status == "not-built")
+    if outdated:
+        parts.append(f"{outdated} changed since")
+    if missing:
+        parts.append(f"{missing} not built")
+    return ", ".join(parts)
+
+
+def write_board(
+    plan: Plan,
+    ctx: CompileContext | None,
+    out: Path,
+    build_dir: Path | None,
+    cache: Cache | None,
+    prices: dict[str, float],
+) -> Path:
+    """Write the storyboard page for ``plan`` to ``out`` (thumbnails into ``assets/`` beside it); returns ``out``.
+
+    ``build_dir`` is the last build's folder (its ``run_results.json`` and clips are shown when
+    present); ``cache`` is where continuity frames are found; ``prices`` are the user's overrides.
+    """
+    out = out.absolute()
+    page_dir = out.parent
+    build_dir = build_dir.absolute() if build_dir is not None else None
+    results = read_run_results(build_dir) if build_dir is not None else None
+    paid = cache if cache is not None and cache.backend == "fal" else None  # only fal's cache saves money
+    est = {s.id: s for s in estimate(plan, paid, prices).shots}
+    maker = _CardMaker(plan, ctx, page_dir, build_dir, cache, results)
+    cards: list[Card] = []
+    total, now = 0.0, 0.0
+    for number, shot in enumerate(plan.shots, 1):
+        sc = est[shot.id]
+        if sc.price_per_second is None:
+            cost, note = "no price", "no price known for this model"
+        else:
+            full = sc.seconds * sc.price_per_second
+            total += full
+            now += sc.usd
+            cost = _money(full)
+            note = "cached on fal: free to rebuild" if sc.cached else None
+        cards.append(maker.card(shot, number, cost, note))
+    prices_shown: list[tuple[str, str, str]] = []
+    for name in dict.fromkeys(s.model for s in plan.shots):
+        model = find_model(name)
+        if model is not None:
+            m = priced(model, prices)
+            rate = "no price" if m.price_per_second is None else f"${m.price_per_second:g}/s"
+            prices_shown.append((_short_model(name), rate, m.price_source))
+    seconds = sum(s.duration for s in plan.shots)
+    overlap = sum(s.transition.duration for s in plan.shots[1:] if s.transition.type == "crossfade")
+    film = build_dir / plan.film.output if build_dir is not None else None
+    page = Page(
+        title=plan.title,
+        source=plan.source.name,
+        version=__version__,
+        shot_count=len(plan.shots),
+        seconds=seconds,
+        film_seconds=round(seconds - overlap, 3),
+        total_cost=_money(total),
+        cost_now=_money(now) if paid is not None and round(now, 2) != round(total, 2) else None,
+        prices=tuple(prices_shown),
+        build=_build_summary(cards, results),
+        backend=str(results.get("backend")) if results and results.get("backend") else None,
+        film=_rel_url(film, page_dir) if film is not None and film.is_file() else None,
+        cards=tuple(cards),
+    )
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    html = env.get_template("board.html.j2").render(page=page, seconds=_seconds)
+    _write(out, html.encode("utf-8"))
+    return out
+
+
+def board_command(
+    file: Path,
+    out: Path | None = None,
+    open_browser: bool = False,
+    *,
+    build_dir: Path | None = None,
+    cache_dir: Path | None = None,
+    prices_file: Path | None = None,
+) -> Path:
+    """Compile ``file`` and write its storyboard page (default ``build/board/index.html``); returns the page.
+
+    Statuses and clips come from the last build in ``build_dir`` (default ``build/``), continuity
+    frames from that build's backend cache. ``out`` may name the HTML file or a folder for it.
+    """
+    from storyboard.backends import backend_name
+    from storyboard.build.run import default_build_dir, open_cache
+    from storyboard.compiler.compile import compile_with_context
+    from storyboard.compiler.models import load_prices
+
+    plan, ctx = compile_with_context(file)
+    build = (build_dir or default_build_dir(plan)).absolute()
+    results = read_run_results(build)
+    backend = str(results["backend"]) if results and results.get("backend") else backend_name(None)
+    cache = open_cache(plan, cache_dir, backend)
+    if out is None:
+        out = build / "board" / "index.html"
+    elif out.is_dir() or not out.suffix:
+        out = out / "index.html"
+    page = write_board(plan, ctx, out, build, cache, load_prices(prices_file))
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(page.as_uri())
+    return page

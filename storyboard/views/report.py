@@ -1,0 +1,26 @@
+"""Human-readable renderings of a plan (``storyboard compile`` without ``--json``)."""
+
+from __future__ import annotations
+
+from storyboard.plan import Plan
+
+
+def plan_text(plan: Plan) -> str:
+    """The plan as indented text: per shot its key, dependencies and request."""
+    n = len(plan.shots)
+    lines = [f"{plan.title} — {n} shot{'s' if n != 1 else ''}, {sum(s.duration for s in plan.shots)} s of video", ""]
+    for s in plan.shots:
+        lines.append(f"[{s.index}] {s.id}  ({s.duration} s, {s.aspect_ratio}, key {s.key[:12]})")
+        lines.append(f"    endpoint: {s.endpoint}")
+        if s.depends_on:
+            lines.append(f"    after:    {', '.join(s.depends_on)}")
+        if s.transition.type != "cut":
+            lines.append(f"    enters:   {s.transition.type} {s.transition.duration:g} s")
+        lines.append(f"    prompt:   {s.prompt}")
+        for i, ref in enumerate(s.image_urls, 1):
+            lines.append(f"    @Image{i}:  {ref.display}")
+        for i, el in enumerate(s.elements, 1):
+            refs = f" (+ {', '.join(r.display for r in el.references)})" if el.references else ""
+            lines.append(f"    @Element{i}: {el.name} = {el.frontal.display}{refs}")
+        lines.append("")
+    return "\n".join(lines)

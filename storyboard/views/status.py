@@ -1,0 +1,89 @@
+"""Staleness explained: is each shot up to date, and if not, why.
+
+A shot is up to date when the cache holds a clip for its current key (a build would reuse it).
+Otherwise the reasons come from comparing the shot's current inputs with the inputs recorded
+next to the clip last published for it (``build/shots/<id>.json``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from storyboard.build.cache import Cache
+from storyboard.graph import topological_shots
+from storyboard.plan import Plan
+
+
+@dataclass(frozen=True, slots=True)
+class ShotStatus:
+    """One shot's state and the reasons it is stale."""
+
+    id: str
+    key: str
+    up_to_date: bool
+    reasons: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """As ``storyboard status --json`` prints it."""
+        return {
+            "id": self.id,
+            "key": self.key,
+            "state": "up to date" if self.up_to_date else "stale",
+            "reasons": list(self.reasons),
+        }
+
+
+def _recorded(build_dir: Path, shot_id: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads((build_dir / "shots" / f"{shot_id}.json").read_text("utf-8"))
+        return data if isinstance(data, dict) and isinstance(data.get("inputs"), dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def explain(before: dict[str, Any], now: dict[str, Any], stale_upstream: set[str]) -> list[str]:
+    """Human reasons why inputs ``now`` differ from the recorded ``before``."""
+    reasons: list[str] = []
+    if before.get("prompt") != now["prompt"]:
+        reasons.append("prompt changed")
+    for field in ("model", "duration", "aspect_ratio"):
+        if before.get(field) != now[field]:
+            reasons.append(f"{field.replace('_', ' ')} changed ({before.get(field)} → {now[field]})")
+    old_assets: dict[str, str] = before.get("assets", {})
+    for name, digest in now["assets"].items():
+        if name not in old_assets:
+            reasons.append(f"asset {name} added")
+        elif old_assets[name] != digest:
+            reasons.append(f"asset {name} changed (its bytes differ)")
+    for name in old_assets:
+        if name not in now["assets"]:
+            reasons.append(f"asset {name} no longer used")
+    old_up: dict[str, str] = before.get("upstream", {})
+    for up, key in now["upstream"].items():
+        if old_up.get(up) != key or up in stale_upstream:
+            reasons.append(f"the shot it continues from ({up}) changed")
+    return reasons or ["its cached clip is missing"]
+
+
+def shot_statuses(plan: Plan, cache: Cache, build_dir: Path) -> list[ShotStatus]:
+    """Every shot's status, in storyboard order."""
+    by_id = plan.by_id()
+    out: dict[str, ShotStatus] = {}
+    stale: set[str] = set()
+    deps = {s.id: s.depends_on for s in plan.shots if s.depends_on}
+    for shot in (by_id[sid] for sid in topological_shots(deps, [s.id for s in plan.shots]) or []):
+        if cache.lookup(shot.key, verify=False) is not None:
+            out[shot.id] = ShotStatus(shot.id, shot.key, True, ())
+            continue
+        stale.add(shot.id)
+        before = _recorded(build_dir, shot.id)
+        if before is None:
+            reasons = ["never built"]
+        else:
+            now = shot.inputs({u: by_id[u].key for u in shot.depends_on})
+            reasons = explain(before["inputs"], now, stale & set(shot.depends_on))
+        out[shot.id] = ShotStatus(shot.id, shot.key, False, tuple(reasons))
+    return [out[s.id] for s in plan.shots]
