@@ -17,20 +17,28 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from storyboard.errors import BuildLockedError
 from storyboard.util import atomic_write_bytes, atomic_write_json, make_readable, sha256_file
 
-__all__ = ["Cache", "ClipRecord", "atomic_write_bytes", "atomic_write_json", "hold_lock", "make_readable",
-           "place_file", "release_lock", "sha256_file"]
+__all__ = [
+    "Cache",
+    "ClipRecord",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "hold_lock",
+    "make_readable",
+    "place_file",
+    "release_lock",
+    "sha256_file",
+]
 
 
 def place_file(src: Path, dest: Path) -> None:
@@ -149,8 +157,9 @@ class Cache:
     # -- locking -------------------------------------------------------------------------
     def lock(self) -> None:
         """Take this backend's cache for one build; BuildLockedError if another build holds it."""
-        self._lock_file = hold_lock(self.base / ".lock", f"the cache {self.base}",
-                                    "wait for it to finish, or give this one its own --cache-dir")
+        self._lock_file = hold_lock(
+            self.base / ".lock", f"the cache {self.base}", "wait for it to finish, or give this one its own --cache-dir"
+        )
 
     def unlock(self) -> None:
         """Release the build lock."""

@@ -19,12 +19,12 @@ from pathlib import Path
 
 from storyboard.backends.base import Backend, Progress, ShotJob
 from storyboard.build.cache import Cache, place_file
-from storyboard.util import atomic_write_json
 from storyboard.errors import BackendError, MediaError, StoryboardError, redact
 from storyboard.graph import topological_shots
 from storyboard.media.frames import extract_last_frame
 from storyboard.media.probe import probe
 from storyboard.plan import AssetRef, Plan, ShotPlan
+from storyboard.util import atomic_write_json
 
 DURATION_TOLERANCE = 0.5  # seconds a generated clip may differ from the requested duration
 
@@ -82,8 +82,15 @@ def shots_to_build(plan: Plan, only: frozenset[str] | set[str] | None, cache: Ca
 class Executor:
     """Runs a plan's shots through a backend and the cache; produces one ShotResult per shot."""
 
-    def __init__(self, plan: Plan, backend: Backend, cache: Cache, shots_dir: Path, options: ExecuteOptions,
-                 on_event: EventSink = lambda e: None):
+    def __init__(
+        self,
+        plan: Plan,
+        backend: Backend,
+        cache: Cache,
+        shots_dir: Path,
+        options: ExecuteOptions,
+        on_event: EventSink = lambda e: None,
+    ):
         self.plan, self.backend, self.cache, self.shots_dir = plan, backend, cache, shots_dir
         self.options = options
         self.on_event = on_event
@@ -220,8 +227,13 @@ class Executor:
                 local[ref] = self.frame(self.by_id[ref.value])
         tmp = self.cache.temp_path(shot.key)
         job = ShotJob(
-            shot=shot, dest=tmp, local_files=local, state_dir=self.cache.state_dir,
-            progress=self.progress_sink(), cancel=self.cancel, force=shot.id in self.options.force,
+            shot=shot,
+            dest=tmp,
+            local_files=local,
+            state_dir=self.cache.state_dir,
+            progress=self.progress_sink(),
+            cancel=self.cancel,
+            force=shot.id in self.options.force,
         )
         try:
             self.backend.generate(job)

@@ -22,11 +22,11 @@ from storyboard import __version__
 from storyboard.backends import cache_namespace, make_backend
 from storyboard.backends.base import Backend
 from storyboard.build.cache import Cache, hold_lock, place_file, release_lock
-from storyboard.util import atomic_write_json, make_readable
-from storyboard.errors import UsageError, redact
 from storyboard.build.executor import EventSink, ExecuteOptions, Executor, ShotResult
+from storyboard.errors import UsageError, redact
 from storyboard.graph import build_graph
 from storyboard.plan import Plan
+from storyboard.util import atomic_write_json, make_readable
 
 RESULTS_VERSION = 1
 
@@ -95,14 +95,23 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
     build_lock = None
     try:
         # the build folder too: builds with other backends or caches must not interleave their outputs
-        build_lock = hold_lock(build_dir / ".lock", f"the build folder {build_dir}",
-                               "wait for it to finish, or build into another folder with --out")
+        build_lock = hold_lock(
+            build_dir / ".lock",
+            f"the build folder {build_dir}",
+            "wait for it to finish, or build into another folder with --out",
+        )
         cache.sweep_temps()
         (build_dir / "shots").mkdir(parents=True, exist_ok=True)
         write_manifest(plan, build_dir, options.backend)
         force = frozenset(options.only or plan.by_id()) if options.force else frozenset()
-        executor = Executor(plan, backend, cache, build_dir / "shots",
-                            ExecuteOptions(jobs=options.jobs, force=force, only=options.only), on_event)
+        executor = Executor(
+            plan,
+            backend,
+            cache,
+            build_dir / "shots",
+            ExecuteOptions(jobs=options.jobs, force=force, only=options.only),
+            on_event,
+        )
         backend.prepare(plan, executor.selected(), cache.state_dir)
         try:
             executor.run()
@@ -128,8 +137,9 @@ def film_key(plan: Plan, clip_digests: list[str], backend: str) -> str:
     return hashlib.sha256(json.dumps([plan.film.output, backend, parts]).encode()).hexdigest()
 
 
-def stitch_film(plan: Plan, build_dir: Path, cache: Cache, results: dict[str, ShotResult],
-                backend: str) -> tuple[Path | None, str]:
+def stitch_film(
+    plan: Plan, build_dir: Path, cache: Cache, results: dict[str, ShotResult], backend: str
+) -> tuple[Path | None, str]:
     """Stitch every shot's clip into the film, unless a clip is missing or the film is current.
 
     A shot counts as built when this run built it or the cache holds its clip (a selective
@@ -192,8 +202,13 @@ def write_run_results(build_dir: Path, backend: str, film: Path | None, results:
         "backend": backend,
         "film": os.path.relpath(film, build_dir) if film else None,
         "shots": [
-            {"id": r.id, "key": r.key, "status": r.status, "seconds": round(r.seconds, 3),
-             "error": redact(r.error) if r.error else None}
+            {
+                "id": r.id,
+                "key": r.key,
+                "status": r.status,
+                "seconds": round(r.seconds, 3),
+                "error": redact(r.error) if r.error else None,
+            }
             for r in results
         ],
     }

@@ -1,0 +1,1 @@
+"""The build: selection, the executor, the cache, one build run and its output files."""
