@@ -20,7 +20,7 @@ def continuity_cycle(edges: Iterable[tuple[str, str]], nodes: Iterable[str]) -> 
     """A cycle among shots as ``[a, b, a]`` given edges ``upstream → shot``, or None."""
     import networkx as nx
 
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.add_nodes_from(nodes)
     g.add_edges_from(edges)
     try:
@@ -58,11 +58,11 @@ def topological_shots(deps: dict[str, tuple[str, ...]], order: list[str]) -> lis
     return out if len(out) == len(order) else None
 
 
-def build_graph(plan: Plan) -> nx.DiGraph:
+def build_graph(plan: Plan) -> nx.DiGraph[str]:
     """The whole build as a DAG: uploads → generations → frames → generations …, all → film."""
     import networkx as nx
 
-    g = nx.DiGraph()
+    g: nx.DiGraph[str] = nx.DiGraph()
     g.add_node("film", kind="film", label=plan.film.output)
     for shot in plan.shots:
         sid = f"shot:{shot.id}"
@@ -81,7 +81,7 @@ def build_graph(plan: Plan) -> nx.DiGraph:
     return g
 
 
-def _node_label(g: nx.DiGraph, node: str) -> str:
+def _node_label(g: nx.DiGraph[str], node: str) -> str:
     data = g.nodes[node]
     if data["kind"] == "shot":
         return f"{data['label']} ({data['duration']} s)"
@@ -101,11 +101,11 @@ def render_graph(plan: Plan, fmt: str) -> str:
         lines += [f"  {ids[u]} --> {ids[v]}" for u, v in sorted(g.edges)]
         return "\n".join(lines) + "\n"
     if fmt == "dot":
-        shapes = {"asset": "note", "shot": "box", "frame": "ellipse", "film": "doubleoctagon"}
+        dot_shapes = {"asset": "note", "shot": "box", "frame": "ellipse", "film": "doubleoctagon"}
         lines = ["digraph storyboard {", "  rankdir=LR;"]
         for n in sorted(g.nodes):
             label = _node_label(g, n).replace('"', '\\"')
-            lines.append(f'  {ids[n]} [label="{label}", shape={shapes[g.nodes[n]["kind"]]}];')
+            lines.append(f'  {ids[n]} [label="{label}", shape={dot_shapes[g.nodes[n]["kind"]]}];')
         lines += [f"  {ids[u]} -> {ids[v]};" for u, v in sorted(g.edges)]
         return "\n".join(lines + ["}"]) + "\n"
     if fmt == "text":

@@ -242,7 +242,10 @@ def shot_key(
     upstream_keys: dict[str, str],
 ) -> str:
     """sha256 over the endpoint, the canonical request (assets by content) and upstream keys."""
-    canon = lambda a: a.canonical(upstream_keys)  # noqa: E731
+
+    def canon(a: AssetRef) -> str:
+        return a.canonical(upstream_keys)
+
     body = {
         "endpoint": endpoint,
         "request": {

@@ -49,7 +49,7 @@ def _env_number(name: str, default: float) -> float:
     return value
 
 
-class _RedactingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _RedactingHandler(logging.StreamHandler):
     """Shows fal-client's own warnings (upload fallbacks, backup domains) with any key scrubbed.
 
     fal-client logs through :mod:`logging` with no handler of its own, so Python's last-resort

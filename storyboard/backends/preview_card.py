@@ -244,7 +244,8 @@ def _draw_start_caption(img: Image.Image, card: Card, layout: Layout, fonts: Fon
     room = layout.width - 2 * layout.margin - layout.px(24) - sum(draw.textlength(t, font=f) for t, f, _ in runs)
     runs.append((fit_text(draw, card.start_name or "", font, room), font, WHITE))
     pad_x, h = layout.px(12), layout.px(30)
-    x, y = layout.margin, header_bottom + layout.px(12)
+    x: float = layout.margin
+    y = header_bottom + layout.px(12)
     width = sum(draw.textlength(t, font=f) for t, f, _ in runs)
     draw.rounded_rectangle((x, y, x + width + 2 * pad_x, y + h), radius=h // 2, fill=PANEL)
     x += pad_x

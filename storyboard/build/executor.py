@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from storyboard.backends.base import Backend, Progress, ShotJob
 from storyboard.build.cache import Cache, place_file
@@ -144,7 +145,8 @@ class Executor:
                     running[pool.submit(self._run_shot, self.by_id[sid])] = sid
                 if not running and not framing:
                     break
-                finished, _ = wait([*running, *framing], timeout=0.2, return_when=FIRST_COMPLETED)
+                pending: list[Future[Any]] = [*running, *framing]
+                finished, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
                 for fut in finished:
                     if fut in framing:
                         # a failed extraction is tried again by each dependent, which fails on its own

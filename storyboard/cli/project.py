@@ -6,7 +6,7 @@ Registered on the app by :mod:`storyboard.cli.app`; thin, like the others.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -51,7 +51,7 @@ def ls_cmd(
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     chosen = set(select_shots(plan, select or [], exclude or []))
     cache = open_cache(plan, cache_dir, backend_name(backend))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for s in shots_to_build(plan, chosen if (select or exclude) else None, cache):
         rows.append(
             {

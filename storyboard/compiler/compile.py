@@ -23,7 +23,9 @@ from storyboard.errors import InputError, Problem, relpath
 from storyboard.graph import continuity_cycle, format_cycle, topological_shots
 from storyboard.plan import (
     AssetRef,
+    ElementRef,
     FilmPlan,
+    Mention,
     Plan,
     ShotPlan,
     SourceLocation,
@@ -115,14 +117,14 @@ class _Draft:
     model: ModelInfo
     mapped_prompt: str
     images: tuple[AssetRef, ...]
-    elements: tuple
+    elements: tuple[ElementRef, ...]
     duration: int
     aspect: str
     depends: tuple[str, ...]
     start: AssetRef | None
     style: str | None
     transition: Transition
-    mentions: tuple
+    mentions: tuple[Mention, ...]
     rendered: str
 
 
@@ -152,7 +154,7 @@ class _ShotCompiler:
         self.film_transition = _transition(model.film.transition) or Transition()
         self.default_model = self._model(model.model, ("model",))
 
-    def _model(self, name: str, where: tuple) -> ModelInfo | None:
+    def _model(self, name: str, where: tuple[str | int, ...]) -> ModelInfo | None:
         found = find_model(name)
         if found is None:
             self.problems.append(
@@ -317,7 +319,7 @@ class _ShotCompiler:
             rendered.strip(),
         )
 
-    def _asset(self, name: str, where: tuple, kind: str) -> Asset | None:
+    def _asset(self, name: str, where: tuple[str | int, ...], kind: str) -> Asset | None:
         asset = self.resolved.visible.get(name)
         if asset is None:
             self.problems.append(
@@ -333,7 +335,7 @@ class _ShotCompiler:
             return None
         return asset
 
-    def _start(self, shot: Shot, where: tuple) -> tuple[AssetRef | None, str | None]:
+    def _start(self, shot: Shot, where: tuple[str | int, ...]) -> tuple[AssetRef | None, str | None]:
         if shot.start is None:
             return None, None
         if shot.start.endswith(".last_frame"):

@@ -35,7 +35,8 @@ def _prompt_environment() -> Any:
     from freezing the machine (``{{ 9**9**9 }}``, ``{{ 'x' * 10**10 }}``, nested ``range`` loops).
     """
     import jinja2
-    from jinja2.sandbox import SandboxedEnvironment, SecurityError, safe_range
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import SandboxedEnvironment, safe_range
 
     class PromptEnvironment(SandboxedEnvironment):
         intercepted_binops = frozenset({"*", "**"})
@@ -120,7 +121,7 @@ class Renderer:
 
     def _jinja(self, source: str, context: dict[str, Any]) -> str:
         import jinja2
-        from jinja2.sandbox import SecurityError
+        from jinja2.exceptions import SecurityError
 
         if self._env is None:
             self._env = _prompt_environment()

@@ -183,7 +183,7 @@ class Resolver:
                 scope.tables[name] = table
 
     # -- assets --------------------------------------------------------------------------
-    def _ref(self, scope: Scope, path: tuple, raw: str) -> AssetRef | None:
+    def _ref(self, scope: Scope, path: tuple[str | int, ...], raw: str) -> AssetRef | None:
         try:
             return self.store.ref(raw, scope.doc.path)
         except AssetProblem as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from storyboard.compiler.load import Document, PathT
 from storyboard.compiler.spec import IDENT_PATTERN, Library, Storyboard
@@ -63,7 +64,7 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def _describe(err: dict[str, Any], model: type[BaseModel]) -> tuple[str, str | None, bool]:
+def _describe(err: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | None, bool]:
     """(message, hint, point-at-key) for one pydantic error."""
     kind = err["type"]
     loc = err["loc"]
@@ -126,7 +127,7 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[PathT, bool]:
     return tuple(out), is_key
 
 
-def _failed_items_only(err: dict[str, Any]) -> bool:
+def _failed_items_only(err: ErrorDetails) -> bool:
     """Pydantic's "too short" for a list that is long enough but whose items all failed (reported each)."""
     if err["type"] != "too_short":
         return False
@@ -134,7 +135,7 @@ def _failed_items_only(err: dict[str, Any]) -> bool:
     return isinstance(inp, (list, tuple)) and len(inp) >= wanted
 
 
-def _other_branch(err: dict[str, Any]) -> bool:
+def _other_branch(err: ErrorDetails) -> bool:
     """In a ``"cut" | TransitionSpec`` union, the error of the branch the user did not write.
 
     A mapping was meant for the model, text for the literal: reporting both says two contradictory things.

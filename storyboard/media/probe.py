@@ -167,6 +167,8 @@ def scan_video(path: Path) -> VideoScan:
                     idr.append(len(pts))
                 pts.append(packet.pts)
                 dts.append(packet.dts)
+            if stream.time_base is None:
+                raise ValueError("the video stream has no time base")
             time_base = Fraction(stream.time_base)
     except Exception as exc:
         raise MediaError(f"{path}: cannot read video packets ({exc.__class__.__name__}: {exc})") from exc

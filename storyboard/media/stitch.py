@@ -40,6 +40,7 @@ copying in :mod:`.stitch_mux`.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -249,7 +250,7 @@ class _Job:
             if deaf and self.audio.extradata != self.audio.house().extradata:
                 self.audio = self.audio.house()
                 deaf = {i for i, info in enumerate(infos) if not self.audio.fits(info, self._seconds(i))}
-        _run_parallel([lambda i=i: self._normalise(i, video=i in odd) for i in sorted(odd | deaf)])
+        _run_parallel([functools.partial(self._normalise, i, video=i in odd) for i in sorted(odd | deaf)])
         sources: list[Path | Any] = [c if i not in self.normalised else self.paths[i] for i, c in enumerate(opened)]
         opened.clear()  # copy_join closes them
         for _ in range(len(self.paths) + 1):
@@ -333,7 +334,7 @@ class _Job:
             audio = self.audio
             tasks.append(lambda: render_sound(self.originals, self.infos, frames, self.joins, t, audio, sound))
         for k in sorted(range(len(windows)), key=lambda k: -windows[k].frames):
-            tasks.append(lambda k=k: self._encode_window(k, windows[k], scans, frames, encoded[k]))
+            tasks.append(functools.partial(self._encode_window, k, windows[k], scans, frames, encoded[k]))
         _run_parallel(tasks)
         segments, k = [], 0
         for part in parts:

@@ -76,11 +76,13 @@ def copy_join(clips: Sequence[Path | Any], out: Path, *, frame_ticks: int, audio
                 if vout is None:
                     vout = output.add_stream_from_template(vin)
                     aout = output.add_stream_from_template(ain) if ain is not None else None
+                vtb = vin.time_base
+                atb = ain.time_base if ain is not None else vtb
+                if vtb is None or atb is None:
+                    raise IrregularClip(j, "has a stream without a time base")
                 start = vin.start_time or 0  # pts of the first frame shown
                 shift = offset - start  # video ticks added to this clip's timestamps
-                ashift = (
-                    round(Fraction(shift) * Fraction(vin.time_base) / Fraction(ain.time_base)) if ain is not None else 0
-                )
+                ashift = round(Fraction(shift) * Fraction(vtb) / Fraction(atb)) if ain is not None else 0
                 shown: list[int] = []
                 video_index = vin.index
                 for packet in src.demux([vin] if ain is None else [vin, ain]):
@@ -126,8 +128,8 @@ def copy_packet_range(scan: VideoScan, first: int, end: int, dest: Path) -> None
         vout = output.add_stream_from_template(vin)
         index = 0
         for packet in src.demux(vin):
-            if packet.size == 0 or packet.pts is None:
-                continue
+            if packet.size == 0 or packet.pts is None or packet.dts is None or packet.is_discard:
+                continue  # the packets scan_video skips, so that indices count the same packets
             if first <= index < end:
                 packet.pts -= base
                 packet.dts -= base
@@ -205,8 +207,8 @@ def _video_packets(
             vin = src.streams.video[0]
             index = 0
             for packet in src.demux(vin):
-                if packet.size == 0 or packet.pts is None:
-                    continue
+                if packet.size == 0 or packet.pts is None or packet.dts is None or packet.is_discard:
+                    continue  # the packets scan_video skips, so that indices count the same packets
                 if index >= seg.first:
                     packet.pts = packet.pts - base_pts + offset
                     packet.dts = packet.dts - base_dts + offset - delay

@@ -365,6 +365,7 @@ def write_board(
     total, now = 0.0, 0.0
     for number, shot in enumerate(plan.shots, 1):
         sc = est[shot.id]
+        note: str | None
         if sc.price_per_second is None:
             cost, note = "no price", "no price known for this model"
         else:

@@ -395,7 +395,7 @@ class FakeFal:
         elif host.endswith("fal.media") and method in ("GET", "HEAD"):
             stored = self.media.find(path)
             job = stored.job if stored is not None else None
-            context = job.prompt if job is not None else stored and stored.name
+            context = job.prompt if job is not None else (stored.name if stored is not None else None)
             rid = job.request_id if job is not None else None
             return "download", lambda: self.media.serve(stored, req.headers.get("Range")), context, rid
         return "unknown", lambda: json_response(404, {"detail": "Not Found"}), None, None
