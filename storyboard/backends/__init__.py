@@ -8,9 +8,8 @@ your own is named ``package.module:ClassName`` (that name, made safe for a path,
 from __future__ import annotations
 
 import importlib
-import os
 
-from storyboard.backends.base import Backend
+from storyboard.backends.base import Backend, as_backend, is_paid
 from storyboard.errors import UsageError
 
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -20,23 +19,39 @@ BACKENDS: dict[str, tuple[str, str]] = {
 DEFAULT_BACKEND = "preview"
 
 
-def backend_name(explicit: str | None) -> str:
-    """The backend to use: the flag, else ``$STORYBOARD_BACKEND``, else ``preview``."""
-    name = explicit or os.environ.get("STORYBOARD_BACKEND") or DEFAULT_BACKEND
+def backend_name(explicit: str | None, from_environment: str | None = None) -> str:
+    """The backend to use: the flag, else the ``STORYBOARD_BACKEND`` value the CLI read, else ``preview``."""
+    name = explicit or from_environment or DEFAULT_BACKEND
     if name not in BACKENDS and ":" not in name:
         source = "--backend" if explicit else "STORYBOARD_BACKEND"
         raise UsageError(f"unknown backend {name!r} (from {source}); choose one of: {', '.join(BACKENDS)}")
     return name
 
 
-def make_backend(name: str, **options: object) -> Backend:
-    """An instance of the named backend (a registered name or ``module:Class``)."""
+def backend_class(name: str) -> type:
+    """The class of the named backend (a registered name or ``module:Class``), imported now."""
     module, cls = BACKENDS[name] if name in BACKENDS else name.split(":", 1)
     try:
-        factory = getattr(importlib.import_module(module), cls)
+        found = getattr(importlib.import_module(module), cls)
     except (ImportError, AttributeError, ValueError) as exc:
         raise UsageError(f"cannot load backend {name!r}: {exc}") from None
-    return factory(**options)
+    if not isinstance(found, type):
+        raise UsageError(f"cannot load backend {name!r}: {cls} is not a class")
+    return found
+
+
+def backend_is_paid(name: str) -> bool:
+    """Whether the named backend's generations cost money (without making one)."""
+    return is_paid(backend_class(name))
+
+
+def make_backend(name: str, **options: object) -> Backend:
+    """An instance of the named backend (a registered name or ``module:Class``)."""
+    made = backend_class(name)(**options)
+    try:
+        return as_backend(made, name)
+    except TypeError as exc:  # no generate(job): not a backend
+        raise UsageError(f"cannot load backend {name!r}: {exc}") from None
 
 
 def cache_namespace(name: str) -> str:

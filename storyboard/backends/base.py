@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 from storyboard.plan import AssetRef, Plan, ShotPlan
 
@@ -45,25 +44,83 @@ class ShotJob:
         return self.local_files.get(ref)
 
 
-@runtime_checkable
-class Backend(Protocol):
-    """Generates clips. The ``--backend`` name namespaces the cache, so a preview never stands in for a paid clip."""
+class Backend:
+    """What a backend is. Subclass it; the ``--backend`` name namespaces the cache, so a preview
+    never stands in for a paid clip.
 
-    name: str
+    ``name``: shown in messages; ``paid``: whether a generation costs money (``--max-cost``
+    guards paid backends only, and the board counts only a paid backend's cache as money saved).
+    ``generate`` is the one method a backend must write; the others default to doing nothing.
+
+    A backend named ``module:Class`` that does not subclass this works too: :func:`as_backend`
+    wraps it with the same defaults (and counts it as paid unless it says ``paid = False``).
+    """
+
+    name: str = "backend"
+    paid: bool = False
 
     def prepare(self, plan: Plan, shots: list[ShotPlan], state_dir: Path) -> None:
         """Check credentials and settings before anything is spent; raise a UserError if unusable."""
-        ...
 
     def generate(self, job: ShotJob) -> None:
         """Write the shot's MP4 to ``job.dest``; raise a BackendError on failure."""
-        ...
+        raise NotImplementedError(f"{type(self).__name__} does not implement generate(job)")
+
+    def committed(self, job: ShotJob) -> None:
+        """Called after the executor stored the clip in the cache (the fal backend closes the
+        request's journal entry here, so a clip that failed validation is fetched again rather
+        than paid for again)."""
 
     def close(self) -> None:
         """Release connections and threads."""
-        ...
 
 
-# Optional: ``committed(job)`` — called after the executor stored the clip in the cache (the fal
-# backend closes the request's journal entry there, so a clip that failed validation is fetched
-# again rather than paid for again).
+class _DuckBackend(Backend):
+    """A user's backend that does not subclass :class:`Backend`, with the defaults for what it lacks."""
+
+    def __init__(self, inner: object, name: str):
+        self.inner = inner
+        self.name = str(getattr(inner, "name", name))
+        self.paid = is_paid(type(inner))
+        self._generate: Callable[[ShotJob], None] = getattr(inner, "generate")  # noqa: B009
+        self._prepare: Callable[[Plan, list[ShotPlan], Path], None] | None = getattr(inner, "prepare", None)
+        self._committed: Callable[[ShotJob], None] | None = getattr(inner, "committed", None)
+        self._close: Callable[[], None] | None = getattr(inner, "close", None)
+
+    def prepare(self, plan: Plan, shots: list[ShotPlan], state_dir: Path) -> None:
+        """The user's ``prepare``, if it has one."""
+        if self._prepare is not None:
+            self._prepare(plan, shots, state_dir)
+
+    def generate(self, job: ShotJob) -> None:
+        """The user's ``generate``."""
+        self._generate(job)
+
+    def committed(self, job: ShotJob) -> None:
+        """The user's ``committed``, if it has one."""
+        if self._committed is not None:
+            self._committed(job)
+
+    def close(self) -> None:
+        """The user's ``close``, if it has one."""
+        if self._close is not None:
+            self._close()
+
+
+def is_paid(cls: type) -> bool:
+    """Whether generating with backends of this class costs money (a class that does not say is paid)."""
+    if issubclass(cls, Backend):
+        return cls.paid
+    return bool(getattr(cls, "paid", True))
+
+
+def as_backend(obj: object, name: str) -> Backend:
+    """``obj`` as a :class:`Backend`: itself if it subclasses it, else wrapped with the defaults.
+
+    TypeError when it has no ``generate`` method (the one thing a backend must do).
+    """
+    if isinstance(obj, Backend):
+        return obj
+    if not callable(getattr(obj, "generate", None)):
+        raise TypeError(f"{type(obj).__name__} has no generate(job) method")
+    return _DuckBackend(obj, name)

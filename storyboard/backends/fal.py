@@ -19,34 +19,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storyboard.backends.base import Progress, ShotJob
+from storyboard.backends.base import Backend, Progress, ShotJob
 from storyboard.backends.fal_state import Journal, Submission, UploadCache
 from storyboard.errors import (
     BackendError,
     CredentialsError,
     RejectedRequestError,
     TransientBackendError,
-    UsageError,
     redact,
 )
 from storyboard.plan import AssetRef, Plan, ShotPlan
 from storyboard.util import sha256_file
 
 T = TypeVar("T")
-
-
-def _env_number(name: str, default: float) -> float:
-    """A non-negative number from the environment; UsageError naming the variable otherwise."""
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0 or value != value:
-        raise UsageError(f"{name}={raw!r} is not a number of seconds/retries (a number ≥ 0 is expected)")
-    return value
 
 
 class _RedactingHandler(logging.StreamHandler):
@@ -94,22 +79,30 @@ def _detail_words(detail: Any) -> str:
     return str(detail)
 
 
-class FalBackend:
-    """Generates shots on fal.ai with the real fal-client."""
+class FalBackend(Backend):
+    """Generates shots on fal.ai with the real fal-client.
+
+    The CLI passes the settings it read from the environment (``STORYBOARD_FAL_POLL``,
+    ``_TIMEOUT``, ``_RETRIES``, ``_BACKOFF``; whether a key is set); fal-client itself reads
+    ``FAL_KEY`` when it makes its client. ``credentials=None`` asks the environment now.
+    """
 
     name = "fal"
+    paid = True
 
     def __init__(
         self,
-        poll_seconds: float | None = None,
-        wait_seconds: float | None = None,
-        retries: int | None = None,
-        backoff: float | None = None,
+        poll_seconds: float = 1.0,
+        wait_seconds: float = 1800,
+        retries: int = 5,
+        backoff: float = 0.5,
+        credentials: bool | None = None,
     ):
-        self.poll_seconds = poll_seconds if poll_seconds is not None else _env_number("STORYBOARD_FAL_POLL", 1.0)
-        self.wait_seconds = wait_seconds if wait_seconds is not None else _env_number("STORYBOARD_FAL_TIMEOUT", 1800)
-        self.retries = int(retries if retries is not None else _env_number("STORYBOARD_FAL_RETRIES", 5))
-        self.backoff = backoff if backoff is not None else _env_number("STORYBOARD_FAL_BACKOFF", 0.5)
+        self.poll_seconds = poll_seconds
+        self.wait_seconds = wait_seconds
+        self.retries = int(retries)
+        self.backoff = backoff
+        self.credentials = has_credentials() if credentials is None else credentials
         self.client: Any = None
         self.journal: Journal | None = None
         self.uploads: UploadCache | None = None
@@ -118,7 +111,7 @@ class FalBackend:
     # -- lifecycle -----------------------------------------------------------------------
     def prepare(self, plan: Plan, shots: list[ShotPlan], state_dir: Path) -> None:
         """Check credentials before anything is uploaded or submitted; open the state."""
-        if not has_credentials():
+        if not self.credentials:
             raise CredentialsError(
                 "the fal backend needs credentials: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) in the "
                 "environment — keys are made at https://fal.ai/dashboard/keys. Or build offline with --backend preview."

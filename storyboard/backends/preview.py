@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from storyboard.backends.base import Progress, ShotJob
+from storyboard.backends.base import Backend, Progress, ShotJob
 from storyboard.backends.preview_card import (
     PROGRESS_COLOR,
     Card,
@@ -76,10 +76,11 @@ def background_size(size: tuple[int, int]) -> tuple[int, int]:
     return 2 * math.ceil(w * ZOOM / 2), 2 * math.ceil(h * ZOOM / 2)
 
 
-class PreviewBackend:
+class PreviewBackend(Backend):
     """Renders each shot as an animatic clip locally; needs no credentials."""
 
     name = "preview"
+    paid = False
 
     def prepare(self, plan: Plan, shots: list[ShotPlan], state_dir: Path) -> None:
         """Nothing to check: the preview works offline with whatever the plan holds."""

@@ -245,9 +245,7 @@ class Executor:
             if abs(info.duration - shot.duration) > max(DURATION_TOLERANCE, 0.1 * shot.duration):
                 raise MediaError(f"the clip lasts {info.duration:.2f} s, not the {shot.duration} s requested")
             self.cache.store(shot.key, tmp, shot_id=shot.id, duration=info.duration)
-            committed = getattr(self.backend, "committed", None)
-            if committed is not None:
-                committed(job)
+            self.backend.committed(job)
         finally:
             tmp.unlink(missing_ok=True)
         return self.cache.clip_path(shot.key)

@@ -20,7 +20,7 @@ from typing import Any
 
 from storyboard import __version__
 from storyboard.backends import cache_namespace, make_backend
-from storyboard.backends.base import Backend
+from storyboard.backends.base import Backend, as_backend
 from storyboard.build.cache import Cache, hold_lock, place_file, release_lock
 from storyboard.build.executor import EventSink, ExecuteOptions, Executor, ShotResult
 from storyboard.errors import UsageError, redact
@@ -37,9 +37,8 @@ def default_build_dir(plan: Plan) -> Path:
 
 
 def default_cache_dir(plan: Plan) -> Path:
-    """``$STORYBOARD_CACHE``, else ``.storyboard/cache`` beside the storyboard."""
-    env = os.environ.get("STORYBOARD_CACHE")
-    return Path(env) if env else plan.root / ".storyboard" / "cache"
+    """``.storyboard/cache`` beside the storyboard (the CLI passes ``--cache-dir`` or ``STORYBOARD_CACHE`` instead)."""
+    return plan.root / ".storyboard" / "cache"
 
 
 def open_cache(plan: Plan, cache_dir: Path | None, backend: str) -> Cache:
@@ -90,7 +89,9 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
         unknown = sorted(options.only - set(plan.by_id()))
         if unknown:
             raise UsageError(f"unknown shot(s) selected: {', '.join(unknown)}")
-    backend = backend or make_backend(options.backend, **options.backend_options)
+    backend = (
+        as_backend(backend, options.backend) if backend else make_backend(options.backend, **options.backend_options)
+    )
     cache.lock()
     build_lock = None
     try:

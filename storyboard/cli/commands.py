@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from storyboard.cli.context import RunContext
 from storyboard.cli.options import (
     BackendOpt,
     CacheOpt,
@@ -22,12 +23,12 @@ from storyboard.cli.options import (
     SelectOpt,
     handle_errors,
 )
-from storyboard.cli.terminal import Terminal
 from storyboard.errors import InputError, relpath
 
 
 @handle_errors
 def validate(
+    run: RunContext,
     file: FileArg,
     json_out: JsonOpt = False,
     allow_outside_assets: OutsideOpt = False,
@@ -38,7 +39,7 @@ def validate(
     """
     from storyboard.compiler.compile import CompileOptions, compile_with_context
 
-    term = Terminal()
+    term = run.terminal
     try:
         plan, ctx = compile_with_context(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     except InputError as exc:
@@ -70,6 +71,7 @@ def _problem_json(p: Any) -> dict[str, Any]:
 
 @handle_errors
 def compile_cmd(
+    run: RunContext,
     file: FileArg,
     json_out: JsonOpt = False,
     allow_outside_assets: OutsideOpt = False,
@@ -81,7 +83,7 @@ def compile_cmd(
     from storyboard.compiler.compile import CompileOptions, compile_file
 
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
-    term = Terminal()
+    term = run.terminal
     if json_out:
         import json
 
@@ -94,6 +96,7 @@ def compile_cmd(
 
 @handle_errors
 def build(
+    run: RunContext,
     file: FileArg,
     backend: BackendOpt = None,
     jobs: Annotated[
@@ -118,18 +121,18 @@ def build(
 
     Example: [bold]storyboard build examples/greenhouse/storyboard.yaml[/]
     """
-    from storyboard.backends import backend_name
+    from storyboard.backends import backend_is_paid
     from storyboard.build.executor import shots_to_build
     from storyboard.build.run import BuildOptions, open_cache, run_build
     from storyboard.build.selection import select as select_shots
     from storyboard.cli.progress import Display
     from storyboard.compiler.compile import CompileOptions, compile_file
-    from storyboard.compiler.models import load_prices
     from storyboard.errors import CostLimitError
     from storyboard.views.cost import estimate
 
-    term = Terminal(quiet=quiet, verbose=verbose)
-    name = backend_name(backend)
+    term = run.terminal  # --quiet and --verbose are the run's
+    name = run.backend_name(backend)
+    cache_dir = run.cache_dir(cache_dir)
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     only = None
     if select or exclude:
@@ -137,14 +140,22 @@ def build(
         if not only:
             term.warning("the selection matches no shot; nothing to build")
             raise typer.Exit(0)
-    options = BuildOptions(backend=name, jobs=jobs or 2, force=force, only=only, out_dir=out, cache_dir=cache_dir)
+    options = BuildOptions(
+        backend=name,
+        jobs=jobs or 2,
+        force=force,
+        only=only,
+        out_dir=out,
+        cache_dir=cache_dir,
+        backend_options=run.backend_options(name),
+    )
     cache = open_cache(plan, cache_dir, name)
     building = shots_to_build(plan, only, cache)
     if max_cost is not None:
         # with --force nothing counts as already paid
-        est = estimate(plan, None if force else cache, load_prices(prices), {s.id for s in building} if only else None)
-        if name == "preview":
-            term.detail("preview builds cost nothing; --max-cost only guards paid backends")
+        est = estimate(plan, None if force else cache, run.prices(prices), {s.id for s in building} if only else None)
+        if not backend_is_paid(name):
+            term.detail(f"{name} builds cost nothing; --max-cost only guards paid backends")
         elif est.total > max_cost:
             raise CostLimitError(
                 f"the estimate is ${est.total:.2f}, over --max-cost ${max_cost:.2f}; "
@@ -176,6 +187,7 @@ def build(
 
 @handle_errors
 def cost(
+    run: RunContext,
     file: FileArg,
     backend: Annotated[
         str | None, typer.Option("--backend", "-b", help="Whose cache counts as already paid. (default: fal)")
@@ -191,22 +203,20 @@ def cost(
 
     Example: [bold]storyboard cost examples/greenhouse/storyboard.yaml[/]
     """
-    from storyboard.backends import backend_name
     from storyboard.build.executor import shots_to_build
     from storyboard.build.run import open_cache
     from storyboard.build.selection import select as select_shots
     from storyboard.compiler.compile import CompileOptions, compile_file
-    from storyboard.compiler.models import load_prices
     from storyboard.views.cost import estimate
 
-    name = backend_name(backend or "fal")
+    name = run.backend_name(backend or "fal")
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
-    cache = open_cache(plan, cache_dir, name)
+    cache = open_cache(plan, run.cache_dir(cache_dir), name)
     only = None
     if select or exclude:
         only = {s.id for s in shots_to_build(plan, set(select_shots(plan, select or [], exclude or [])), cache)}
-    est = estimate(plan, cache, load_prices(prices), only)
-    term = Terminal()
+    est = estimate(plan, cache, run.prices(prices), only)
+    term = run.terminal
     if json_out:
         term.json(est.to_json())
         return

@@ -7,17 +7,15 @@ usage, 1 anything else (a failed shot, a crash).
 from __future__ import annotations
 
 import functools
-import sys
+import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-from storyboard.cli.terminal import Terminal
+from storyboard.cli.context import RunContext
 from storyboard.errors import InputError, StoryboardError, redact
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 FileArg = Annotated[Path, typer.Argument(help="The storyboard YAML file.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
@@ -27,14 +25,17 @@ OutsideOpt = Annotated[
 ]
 
 
-def handle_errors(func: F) -> F:
-    """Turn storyboard errors into a message and an exit code; never a traceback for user errors."""
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A command that receives the run's :class:`RunContext` first, as Typer sees it (without that
+    parameter), turning storyboard errors into a message and an exit code: never a traceback for
+    user errors. The context takes ``--quiet``/``--verbose`` from the command's own options."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        term = Terminal()
+        run = RunContext.create(quiet=bool(kwargs.get("quiet")), verbose=bool(kwargs.get("verbose")))
+        term = run.terminal
         try:
-            return func(*args, **kwargs)
+            return func(run, *args, **kwargs)
         except typer.Exit:
             raise
         except InputError as exc:
@@ -53,13 +54,15 @@ def handle_errors(func: F) -> F:
             import traceback
 
             term.error(f"internal error: {exc.__class__.__name__}: {redact(str(exc))}")
-            if "--verbose" in sys.argv or "-v" in sys.argv:
+            if run.verbose:
                 term.info(redact(traceback.format_exc()))
             else:
                 term.info("run again with --verbose for the traceback, and please report it")
             raise typer.Exit(1) from None
 
-    return wrapper  # type: ignore[return-value]
+    signature = inspect.signature(func, eval_str=True)  # Typer reads the Annotated options from it
+    wrapper.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])  # type: ignore[attr-defined]
+    return wrapper
 
 
 BackendOpt = Annotated[

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from storyboard.cli.context import RunContext
 from storyboard.cli.options import (
     BackendOpt,
     CacheOpt,
@@ -20,7 +21,6 @@ from storyboard.cli.options import (
     SelectOpt,
     handle_errors,
 )
-from storyboard.cli.terminal import Terminal
 
 OutDirOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="Build folder. (default: build/ beside the storyboard)")
@@ -29,6 +29,7 @@ OutDirOpt = Annotated[
 
 @handle_errors
 def ls_cmd(
+    run: RunContext,
     file: FileArg,
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
@@ -42,7 +43,6 @@ def ls_cmd(
 
     Example: [bold]storyboard ls examples/greenhouse/storyboard.yaml --select orbit+[/]
     """
-    from storyboard.backends import backend_name
     from storyboard.build.executor import shots_to_build
     from storyboard.build.run import open_cache
     from storyboard.build.selection import select as select_shots
@@ -50,7 +50,7 @@ def ls_cmd(
 
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     chosen = set(select_shots(plan, select or [], exclude or []))
-    cache = open_cache(plan, cache_dir, backend_name(backend))
+    cache = open_cache(plan, run.cache_dir(cache_dir), run.backend_name(backend))
     rows: list[dict[str, Any]] = []
     for s in shots_to_build(plan, chosen if (select or exclude) else None, cache):
         rows.append(
@@ -63,7 +63,7 @@ def ls_cmd(
                 "selected": s.id in chosen,
             }
         )
-    term = Terminal()
+    term = run.terminal
     if json_out:
         term.json({"shots": rows})
         return
@@ -75,6 +75,7 @@ def ls_cmd(
 
 @handle_errors
 def status(
+    run: RunContext,
     file: FileArg,
     backend: BackendOpt = None,
     out: OutDirOpt = None,
@@ -86,15 +87,14 @@ def status(
 
     Example: [bold]storyboard status examples/greenhouse/storyboard.yaml[/]
     """
-    from storyboard.backends import backend_name
     from storyboard.build.run import default_build_dir, open_cache
     from storyboard.compiler.compile import CompileOptions, compile_file
     from storyboard.views.status import shot_statuses
 
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
-    cache = open_cache(plan, cache_dir, backend_name(backend))
+    cache = open_cache(plan, run.cache_dir(cache_dir), run.backend_name(backend))
     statuses = shot_statuses(plan, cache, (out or default_build_dir(plan)).absolute())
-    term = Terminal()
+    term = run.terminal
     if json_out:
         term.json({"shots": [s.to_json() for s in statuses]})
         return
@@ -109,6 +109,7 @@ def status(
 
 @handle_errors
 def graph(
+    run: RunContext,
     file: FileArg,
     fmt: Annotated[str, typer.Option("--format", "-f", help="mermaid, dot or text.")] = "text",
     allow_outside_assets: OutsideOpt = False,
@@ -123,11 +124,12 @@ def graph(
 
     if fmt not in ("mermaid", "dot", "text"):
         raise UsageError(f"unknown --format {fmt!r}; choose mermaid, dot or text")
-    Terminal().data(render_graph(compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets)), fmt))
+    run.terminal.data(render_graph(compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets)), fmt))
 
 
 @handle_errors
 def board(
+    run: RunContext,
     file: FileArg,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="The HTML file or folder. (default: build/board/index.html)")
@@ -139,12 +141,19 @@ def board(
     """
     from storyboard.views.board import board_command
 
-    path = board_command(file, out)
-    Terminal().success(f"board written to {path}")
+    path = board_command(
+        file,
+        out,
+        cache_dir=run.cache_dir(None),
+        prices_file=run.settings.prices,
+        default_backend=run.settings.backend,
+    )
+    run.terminal.success(f"board written to {path}")
 
 
 @handle_errors
 def init(
+    run: RunContext,
     directory: Annotated[Path, typer.Argument(help="A new or empty folder.")],
     title: Annotated[str | None, typer.Option("--title", help="The film's title.")] = None,
 ) -> None:
@@ -155,7 +164,7 @@ def init(
     from storyboard.cli.scaffold import init_project
 
     files = init_project(directory, title)
-    term = Terminal()
+    term = run.terminal
     term.success(f"created {len(files)} files in {directory}")
     term.info(f"next: storyboard build {directory / 'storyboard.yaml'}")
 

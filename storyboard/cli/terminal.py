@@ -1,6 +1,6 @@
 """The one terminal object: messages at levels on stderr, data on stdout.
 
-Colour follows rich's rules (``NO_COLOR`` turns it off, a pipe gets none). Every message is
+Colour follows rich's rules (a pipe gets none); ``NO_COLOR``, read once by the run's context, turns it off. Every message is
 passed through :func:`~storyboard.errors.redact` so a key can never reach the screen.
 """
 
@@ -19,11 +19,11 @@ from storyboard.errors import redact
 class Terminal:
     """Prints at levels (info, success, warning, error, waiting) and writes data to stdout."""
 
-    def __init__(self, *, quiet: bool = False, verbose: bool = False):
+    def __init__(self, *, quiet: bool = False, verbose: bool = False, no_color: bool = False):
         self.quiet = quiet
         self.verbose = verbose
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
-        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True, no_color=no_color)
+        self.out = Console(highlight=False, soft_wrap=True, no_color=no_color)
 
     @property
     def interactive(self) -> bool:

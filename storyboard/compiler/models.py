@@ -8,7 +8,6 @@ Users override or add prices with a YAML/JSON file named by ``STORYBOARD_PRICES`
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -82,8 +81,8 @@ def find_model(name: str) -> ModelInfo | None:
 
 
 def load_prices(path: Path | None = None) -> dict[str, float]:
-    """User price overrides from ``path`` or ``$STORYBOARD_PRICES``: ``{model or alias: $/s}``."""
-    src = path or (Path(os.environ["STORYBOARD_PRICES"]) if os.environ.get("STORYBOARD_PRICES") else None)
+    """User price overrides from ``path`` (the CLI passes ``--prices`` or ``STORYBOARD_PRICES``): ``{model or alias: $/s}``."""
+    src = path
     if src is None:
         return {}
     try:

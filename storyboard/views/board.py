@@ -421,8 +421,12 @@ def board_command(
     build_dir: Path | None = None,
     cache_dir: Path | None = None,
     prices_file: Path | None = None,
+    default_backend: str | None = None,
 ) -> Path:
     """Compile ``file`` and write its storyboard page (default ``build/board/index.html``); returns the page.
+
+    ``default_backend`` names the cache to read when no build has run yet (the CLI passes
+    ``STORYBOARD_BACKEND``; else ``preview``).
 
     Statuses and clips come from the last build in ``build_dir`` (default ``build/``), continuity
     frames from that build's backend cache. ``out`` may name the HTML file or a folder for it.
@@ -435,7 +439,7 @@ def board_command(
     plan, ctx = compile_with_context(file)
     build = (build_dir or default_build_dir(plan)).absolute()
     results = read_run_results(build)
-    backend = str(results["backend"]) if results and results.get("backend") else backend_name(None)
+    backend = str(results["backend"]) if results and results.get("backend") else backend_name(None, default_backend)
     cache = open_cache(plan, cache_dir, backend)
     if out is None:
         out = build / "board" / "index.html"

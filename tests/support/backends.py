@@ -49,3 +49,27 @@ class SlowBackend(PreviewBackend):
             if job.cancel.wait(0.05):
                 raise BackendError("cancelled")
         super().generate(job)
+
+
+class DuckBackend:
+    """A user's backend that does not subclass ``Backend``: only ``generate`` (by the preview), no ``name``."""
+
+    def __init__(self) -> None:
+        self.preview = PreviewBackend()
+
+    def generate(self, job: ShotJob) -> None:
+        self.preview.generate(job)
+
+
+class CrashingBackend:
+    """A user's backend with a bug: ``prepare`` raises a plain RuntimeError (an internal error)."""
+
+    def prepare(self, plan: object, shots: object, state_dir: Path) -> None:
+        raise RuntimeError("the test backend crashed in prepare")
+
+    def generate(self, job: ShotJob) -> None:
+        raise AssertionError("never reached")
+
+
+class NotABackend:
+    """Has no ``generate``: loading it is a usage error."""
