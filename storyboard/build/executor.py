@@ -20,6 +20,8 @@ from typing import Any
 
 from storyboard.backends.base import Backend, Progress, ShotJob
 from storyboard.build.cache import Cache, place_file
+from storyboard.build.outputs import Activity, ShotStatus
+from storyboard.build.selection import shots_to_build
 from storyboard.errors import BackendError, MediaError, StoryboardError, redact
 from storyboard.graph import topological_shots
 from storyboard.media.frames import extract_last_frame
@@ -36,7 +38,7 @@ class ShotResult:
 
     id: str
     key: str
-    status: str  # "generated" | "cached" | "failed" | "skipped"
+    status: ShotStatus
     seconds: float = 0.0
     error: str | None = None
     clip: Path | None = None
@@ -47,7 +49,7 @@ class Event:
     """A state change or progress line about a shot, for the display."""
 
     shot_id: str
-    state: str  # waiting | running | cached | generated | failed | skipped | progress
+    state: ShotStatus | Activity
     message: str = ""
     queue_position: int | None = None
 
@@ -62,22 +64,6 @@ class ExecuteOptions:
     jobs: int = 2
     force: frozenset[str] = frozenset()  # shot ids to regenerate even when cached
     only: frozenset[str] | None = None  # shot ids to build (None: all)
-
-
-def shots_to_build(plan: Plan, only: frozenset[str] | set[str] | None, cache: Cache) -> list[ShotPlan]:
-    """The selected shots plus every uncached shot whose last frame they need, in storyboard order."""
-    if only is None:
-        return list(plan.shots)
-    by_id = plan.by_id()
-    wanted = set(only)
-    stack = list(wanted)
-    while stack:
-        for up in by_id[stack.pop()].depends_on:
-            key = by_id[up].key
-            if up not in wanted and not cache.has_frame(key) and cache.lookup(key, verify=False) is None:
-                wanted.add(up)
-                stack.append(up)
-    return [s for s in plan.shots if s.id in wanted]
 
 
 class Executor:
@@ -130,7 +116,7 @@ class Executor:
             if not waiting_on[s.id]:
                 heapq.heappush(ready, (-self.priority[s.id], s.index, s.id))
             else:
-                self.on_event(Event(s.id, "waiting", "after " + ", ".join(sorted(waiting_on[s.id]))))
+                self.on_event(Event(s.id, Activity.WAITING, "after " + ", ".join(sorted(waiting_on[s.id]))))
         running: dict[Future[ShotResult], str] = {}
         # Last frames are extracted outside the generation slots: a shot's slot is free for the next
         # generation as soon as its clip is stored, and the shots continuing from it become ready
@@ -156,7 +142,7 @@ class Executor:
                     sid = running.pop(fut)
                     result = fut.result()
                     self.results[sid] = result
-                    if result.status in ("generated", "cached"):
+                    if result.status.built:
                         if self.dependents[sid]:  # extracted now, while the clip is hot, even for shots not built now
                             framing[frames.submit(self.frame, self.by_id[sid])] = sid
                     else:
@@ -185,8 +171,8 @@ class Executor:
             if sid in self.results:
                 continue
             reason = f"{failed!r} failed" if failed in self.by_id[sid].depends_on else "a shot it continues from failed"
-            self.results[sid] = ShotResult(sid, self.by_id[sid].key, "skipped", error=reason)
-            self.on_event(Event(sid, "skipped", reason))
+            self.results[sid] = ShotResult(sid, self.by_id[sid].key, ShotStatus.SKIPPED, error=reason)
+            self.on_event(Event(sid, ShotStatus.SKIPPED, reason))
             stack.extend(d for d in self.dependents[sid] if d in waiting_on)
 
     # -- one shot ------------------------------------------------------------------------
@@ -204,21 +190,21 @@ class Executor:
                 if record is not None:
                     clip = self.cache.clip_path(shot.key)
                     self._publish(shot, clip)
-                    self.on_event(Event(shot.id, "cached"))
-                    return ShotResult(shot.id, shot.key, "cached", time.monotonic() - t0, clip=clip)
-            self.on_event(Event(shot.id, "running"))
+                    self.on_event(Event(shot.id, ShotStatus.CACHED))
+                    return ShotResult(shot.id, shot.key, ShotStatus.CACHED, time.monotonic() - t0, clip=clip)
+            self.on_event(Event(shot.id, Activity.RUNNING))
             clip = self._generate(shot)
             self._publish(shot, clip)
-            self.on_event(Event(shot.id, "generated", f"{time.monotonic() - t0:.1f} s"))
-            return ShotResult(shot.id, shot.key, "generated", time.monotonic() - t0, clip=clip)
+            self.on_event(Event(shot.id, ShotStatus.GENERATED, f"{time.monotonic() - t0:.1f} s"))
+            return ShotResult(shot.id, shot.key, ShotStatus.GENERATED, time.monotonic() - t0, clip=clip)
         except (StoryboardError, OSError) as exc:
             message = redact(str(exc) or exc.__class__.__name__)
-            self.on_event(Event(shot.id, "failed", message))
-            return ShotResult(shot.id, shot.key, "failed", time.monotonic() - t0, error=message)
+            self.on_event(Event(shot.id, ShotStatus.FAILED, message))
+            return ShotResult(shot.id, shot.key, ShotStatus.FAILED, time.monotonic() - t0, error=message)
         except Exception as exc:  # a bug in a backend must not take the other shots down
             message = redact(f"internal error: {exc.__class__.__name__}: {exc}")
-            self.on_event(Event(shot.id, "failed", message))
-            return ShotResult(shot.id, shot.key, "failed", time.monotonic() - t0, error=message)
+            self.on_event(Event(shot.id, ShotStatus.FAILED, message))
+            return ShotResult(shot.id, shot.key, ShotStatus.FAILED, time.monotonic() - t0, error=message)
 
     def _generate(self, shot: ShotPlan) -> Path:
         local: dict[AssetRef, Path] = {}
@@ -270,4 +256,4 @@ class Executor:
 
     def progress_sink(self) -> Callable[[Progress], None]:
         """A ProgressSink that forwards backend progress as events."""
-        return lambda p: self.on_event(Event(p.shot_id, "progress", p.message, p.queue_position))
+        return lambda p: self.on_event(Event(p.shot_id, Activity.PROGRESS, p.message, p.queue_position))

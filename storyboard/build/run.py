@@ -21,14 +21,14 @@ from typing import Any
 from storyboard import __version__
 from storyboard.backends import cache_namespace, make_backend
 from storyboard.backends.base import Backend, as_backend
+from storyboard.build import outputs
 from storyboard.build.cache import Cache, hold_lock, place_file, release_lock
 from storyboard.build.executor import EventSink, ExecuteOptions, Executor, ShotResult
+from storyboard.build.outputs import ShotStatus
 from storyboard.errors import UsageError, redact
 from storyboard.graph import build_graph
 from storyboard.plan import Plan
 from storyboard.util import atomic_write_json, make_readable
-
-RESULTS_VERSION = 1
 
 
 def default_build_dir(plan: Plan) -> Path:
@@ -70,14 +70,14 @@ class BuildOutcome:
     film_note: str = ""
     warnings: list[str] = field(default_factory=list)
 
-    def count(self, status: str) -> int:
+    def count(self, status: ShotStatus) -> int:
         """How many shots ended with ``status``."""
         return sum(1 for r in self.results if r.status == status)
 
     @property
     def ok(self) -> bool:
         """True when no shot failed or was skipped."""
-        return not any(r.status in ("failed", "skipped") for r in self.results)
+        return all(r.status.built for r in self.results)
 
 
 def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: Backend | None = None) -> BuildOutcome:
@@ -145,7 +145,7 @@ def stitch_film(
 
     A shot counts as built when this run built it or the cache holds its clip (a selective
     build of the last missing shots completes the film)."""
-    failed = {sid for sid, r in results.items() if r.status not in ("generated", "cached")}
+    failed = {sid for sid, r in results.items() if not r.status.built}
     records = {s.id: None if s.id in failed else cache.lookup(s.key, verify=False) for s in plan.shots}
     missing = [sid for sid, rec in records.items() if rec is None]
     if missing:
@@ -176,43 +176,52 @@ def stitch_film(
 
 
 def write_manifest(plan: Plan, build_dir: Path, backend: str) -> Path:
-    """``manifest.json``: the plan as built, with the graph's nodes and edges."""
+    """``manifest.json``: the plan as built, with the graph's nodes and edges (schemas/manifest.schema.json)."""
     data = plan.to_json()
-    data["storyboard_version"] = __version__
-    data["backend"] = backend
-    data["source"] = os.path.relpath(plan.source, build_dir)
-    for entry, shot in zip(data["shots"], plan.shots):
-        entry["model"] = shot.model
-        entry["clip"] = f"shots/{shot.id}.mp4"
-        entry["transition"] = {"type": shot.transition.type, "duration": shot.transition.duration}
-        entry["mentions"] = {m.name: list(m.tags) for m in shot.mentions}
-        if shot.notes:
-            entry["notes"] = shot.notes
-    data["film"] = {"output": plan.film.output}
     g = build_graph(plan)
-    data["graph"] = {"nodes": sorted(g.nodes), "edges": sorted([list(e) for e in g.edges])}
+    shots = [
+        outputs.ManifestShot(
+            **entry,
+            model=shot.model,
+            clip=f"shots/{shot.id}.mp4",
+            transition=outputs.Transition(type=shot.transition.type, duration=shot.transition.duration),
+            mentions={m.name: list(m.tags) for m in shot.mentions},
+            notes=shot.notes or None,
+        )
+        for entry, shot in zip(data["shots"], plan.shots)
+    ]
+    manifest = outputs.Manifest(
+        version=outputs.MANIFEST_VERSION,
+        storyboard_version=__version__,
+        title=data["title"],
+        backend=backend,
+        source=os.path.relpath(plan.source, build_dir),
+        shots=shots,
+        film=outputs.Film(output=plan.film.output),
+        graph=outputs.Graph(nodes=sorted(g.nodes), edges=sorted(g.edges)),
+    )
     path = build_dir / "manifest.json"
-    atomic_write_json(path, data)
+    atomic_write_json(path, outputs.dump(manifest, omit_none=True))
     return path
 
 
 def write_run_results(build_dir: Path, backend: str, film: Path | None, results: list[ShotResult]) -> Path:
-    """``run_results.json``: one entry per shot with its status, time and error."""
-    data = {
-        "version": RESULTS_VERSION,
-        "backend": backend,
-        "film": os.path.relpath(film, build_dir) if film else None,
-        "shots": [
-            {
-                "id": r.id,
-                "key": r.key,
-                "status": r.status,
-                "seconds": round(r.seconds, 3),
-                "error": redact(r.error) if r.error else None,
-            }
+    """``run_results.json``: one entry per shot with its status, time and error (schemas/run_results.schema.json)."""
+    data = outputs.RunResults(
+        version=outputs.RESULTS_VERSION,
+        backend=backend,
+        film=os.path.relpath(film, build_dir) if film else None,
+        shots=[
+            outputs.ShotRun(
+                id=r.id,
+                key=r.key,
+                status=r.status,
+                seconds=round(r.seconds, 3),
+                error=redact(r.error) if r.error else None,
+            )
             for r in results
         ],
-    }
+    )
     path = build_dir / "run_results.json"
-    atomic_write_json(path, data)
+    atomic_write_json(path, outputs.dump(data))
     return path

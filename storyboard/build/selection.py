@@ -4,15 +4,82 @@
 from. Method selectors: ``character:NAME``, ``object:NAME``, ``image:NAME``, ``style:NAME``
 (shots that mention or use the asset), ``shot:ID``. Several selectors (separated by spaces or
 given several times) are a union; ``--exclude`` removes its union afterwards.
+
+:func:`selection` is the one service ``build``, ``cost``, ``ls`` and ``status`` ask: the shots the
+selectors match, and the shots a build of them would build (the matched ones plus every uncached
+shot whose last frame they need).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
 
 from storyboard.errors import UsageError
 from storyboard.plan import Plan, ShotPlan
 from storyboard.util import did_you_mean
+
+
+class _Cached(Protocol):
+    """What selection asks of the cache (a :class:`storyboard.build.cache.Cache`)."""
+
+    def has_frame(self, key: str) -> bool: ...
+
+    def lookup(self, key: str, *, verify: bool = True) -> object | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What the user selected and what building it takes."""
+
+    chosen: tuple[str, ...]  # ids the selectors match, in storyboard order (every shot when none given)
+    shots: tuple[ShotPlan, ...]  # what a build builds: the chosen ones and the uncached shots they continue from
+    explicit: bool  # --select or --exclude was given
+
+    @property
+    def only(self) -> frozenset[str] | None:
+        """The chosen ids as the build takes them (None: the whole storyboard)."""
+        return frozenset(self.chosen) if self.explicit else None
+
+    @property
+    def ids(self) -> set[str]:
+        """The ids of the shots a build builds."""
+        return {s.id for s in self.shots}
+
+    @property
+    def empty(self) -> bool:
+        """True when the selectors match no shot."""
+        return not self.chosen
+
+    def needed_only(self, shot_id: str) -> bool:
+        """True for a shot built only because a chosen shot needs its last frame."""
+        return shot_id not in self.chosen
+
+
+def selection(plan: Plan, selectors: Iterable[str] | None, exclude: Iterable[str] | None, cache: _Cached) -> Selection:
+    """The selection for ``--select``/``--exclude`` (None or empty: the whole storyboard) given what ``cache`` holds."""
+    selectors, exclude = list(selectors or []), list(exclude or [])
+    explicit = bool(selectors or exclude)
+    chosen = tuple(select(plan, selectors, exclude)) if explicit else tuple(s.id for s in plan.shots)
+    return Selection(chosen, tuple(shots_to_build(plan, set(chosen) if explicit else None, cache)), explicit)
+
+
+def shots_to_build(plan: Plan, only: frozenset[str] | set[str] | None, cache: _Cached) -> list[ShotPlan]:
+    """The ``only`` shots plus every uncached shot whose last frame they need, in storyboard order (None: all)."""
+    if only is None:
+        return list(plan.shots)
+    by_id = plan.by_id()
+    wanted = set(only)
+    stack = list(wanted)
+    while stack:
+        for up in by_id[stack.pop()].depends_on:
+            key = by_id[up].key
+            if up not in wanted and not cache.has_frame(key) and cache.lookup(key, verify=False) is None:
+                wanted.add(up)
+                stack.append(up)
+    return [s for s in plan.shots if s.id in wanted]
+
 
 METHODS = ("shot", "character", "object", "image", "style")
 

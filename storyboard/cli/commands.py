@@ -122,9 +122,9 @@ def build(
     Example: [bold]storyboard build examples/greenhouse/storyboard.yaml[/]
     """
     from storyboard.backends import backend_is_paid
-    from storyboard.build.executor import shots_to_build
+    from storyboard.build.outputs import ShotStatus
     from storyboard.build.run import BuildOptions, open_cache, run_build
-    from storyboard.build.selection import select as select_shots
+    from storyboard.build.selection import selection
     from storyboard.cli.progress import Display
     from storyboard.compiler.compile import CompileOptions, compile_file
     from storyboard.errors import CostLimitError
@@ -134,26 +134,23 @@ def build(
     name = run.backend_name(backend)
     cache_dir = run.cache_dir(cache_dir)
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
-    only = None
-    if select or exclude:
-        only = frozenset(select_shots(plan, select or [], exclude or []))
-        if not only:
-            term.warning("the selection matches no shot; nothing to build")
-            raise typer.Exit(0)
+    cache = open_cache(plan, cache_dir, name)
+    chosen = selection(plan, select, exclude, cache)
+    if chosen.explicit and chosen.empty:
+        term.warning("the selection matches no shot; nothing to build")
+        raise typer.Exit(0)
     options = BuildOptions(
         backend=name,
         jobs=jobs or 2,
         force=force,
-        only=only,
+        only=chosen.only,
         out_dir=out,
         cache_dir=cache_dir,
         backend_options=run.backend_options(name),
     )
-    cache = open_cache(plan, cache_dir, name)
-    building = shots_to_build(plan, only, cache)
     if max_cost is not None:
         # with --force nothing counts as already paid
-        est = estimate(plan, None if force else cache, run.prices(prices), {s.id for s in building} if only else None)
+        est = estimate(plan, None if force else cache, run.prices(prices), chosen.ids if chosen.explicit else None)
         if not backend_is_paid(name):
             term.detail(f"{name} builds cost nothing; --max-cost only guards paid backends")
         elif est.total > max_cost:
@@ -161,18 +158,18 @@ def build(
                 f"the estimate is ${est.total:.2f}, over --max-cost ${max_cost:.2f}; "
                 "run `storyboard cost` for the breakdown"
             )
-    with Display(term, plan, [s.id for s in building]) as display:
+    with Display(term, plan, [s.id for s in chosen.shots]) as display:
         outcome = run_build(plan, options, display)
     for warning in outcome.warnings:
         term.warning(warning)
-    failed = [r for r in outcome.results if r.status == "failed"]
+    failed = [r for r in outcome.results if r.status == ShotStatus.FAILED]
     for r in failed:
         term.error(f"shot {r.id!r} failed: {r.error}")
-    skipped = [r for r in outcome.results if r.status == "skipped"]
+    skipped = [r for r in outcome.results if r.status == ShotStatus.SKIPPED]
     if skipped:
         term.warning(f"skipped because an earlier shot failed: {', '.join(r.id for r in skipped)}")
     summary = (
-        f"{outcome.count('generated')} generated, {outcome.count('cached')} cached, "
+        f"{outcome.count(ShotStatus.GENERATED)} generated, {outcome.count(ShotStatus.CACHED)} cached, "
         f"{len(failed)} failed, {len(skipped)} skipped in {outcome.seconds:.1f} s"
     )
     if outcome.film is not None:
@@ -203,19 +200,16 @@ def cost(
 
     Example: [bold]storyboard cost examples/greenhouse/storyboard.yaml[/]
     """
-    from storyboard.build.executor import shots_to_build
     from storyboard.build.run import open_cache
-    from storyboard.build.selection import select as select_shots
+    from storyboard.build.selection import selection
     from storyboard.compiler.compile import CompileOptions, compile_file
     from storyboard.views.cost import estimate
 
     name = run.backend_name(backend or "fal")
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     cache = open_cache(plan, run.cache_dir(cache_dir), name)
-    only = None
-    if select or exclude:
-        only = {s.id for s in shots_to_build(plan, set(select_shots(plan, select or [], exclude or [])), cache)}
-    est = estimate(plan, cache, run.prices(prices), only)
+    chosen = selection(plan, select, exclude, cache)
+    est = estimate(plan, cache, run.prices(prices), chosen.ids if chosen.explicit else None)
     term = run.terminal
     if json_out:
         term.json(est.to_json())

@@ -11,21 +11,23 @@ from rich.table import Table
 from rich.text import Text
 
 from storyboard.build.executor import Event
+from storyboard.build.outputs import Activity, ShotStatus
 from storyboard.cli.terminal import Terminal
 from storyboard.errors import redact
 from storyboard.plan import Plan
 
-_STYLE = {
-    "pending": "dim",
-    "waiting": "dim",
-    "running": "cyan",
-    "progress": "cyan",
-    "cached": "blue",
-    "generated": "green",
-    "failed": "bold red",
-    "skipped": "yellow",
+PENDING = "pending"  # the display's own state: not started, not waiting on another shot
+_STYLE: dict[str, str] = {
+    PENDING: "dim",
+    Activity.WAITING: "dim",
+    Activity.RUNNING: "cyan",
+    Activity.PROGRESS: "cyan",
+    ShotStatus.CACHED: "blue",
+    ShotStatus.GENERATED: "green",
+    ShotStatus.FAILED: "bold red",
+    ShotStatus.SKIPPED: "yellow",
 }
-_FINAL = {"cached", "generated", "failed", "skipped"}
+_FINAL: frozenset[str] = frozenset(ShotStatus)
 
 
 class Display:
@@ -35,7 +37,7 @@ class Display:
         self.term = term
         self.ids = shot_ids
         self.total = len(shot_ids)
-        self.state = {sid: "pending" for sid in shot_ids}
+        self.state: dict[str, str] = {sid: PENDING for sid in shot_ids}
         self.message = {sid: "" for sid in shot_ids}
         self.started = {sid: 0.0 for sid in shot_ids}
         self.t0 = time.monotonic()
@@ -58,18 +60,18 @@ class Display:
     def __call__(self, event: Event) -> None:
         with self.lock:
             sid = event.shot_id
-            if event.state == "progress":
+            if event.state == Activity.PROGRESS:
                 self.message[sid] = event.message
-                if self.state.get(sid) in ("pending", "waiting"):
-                    self.state[sid] = "running"
+                if self.state.get(sid) in (PENDING, Activity.WAITING):
+                    self.state[sid] = Activity.RUNNING
             else:
                 self.state[sid] = event.state
                 self.message[sid] = event.message
-                if event.state == "running":
+                if event.state == Activity.RUNNING:
                     self.started[sid] = time.monotonic()
             if self.live is not None:
                 self.live.update(self._table())
-            elif not self.term.quiet and (event.state != "waiting"):
+            elif not self.term.quiet and (event.state != Activity.WAITING):
                 self._line(event)
 
     def _done(self) -> int:
@@ -95,7 +97,7 @@ class Display:
         table.add_column("")
         for sid in self.ids:
             state = self.state[sid]
-            running = state in ("running", "progress") and self.started[sid]
+            running = state in (Activity.RUNNING, Activity.PROGRESS) and self.started[sid]
             secs = f"{time.monotonic() - self.started[sid]:.0f}" if running else ""
             table.add_row(
                 sid, Text(state, style=_STYLE.get(state, "")), secs, Text(redact(self.message[sid])[:80], style="dim")

@@ -43,16 +43,15 @@ def ls_cmd(
 
     Example: [bold]storyboard ls examples/greenhouse/storyboard.yaml --select orbit+[/]
     """
-    from storyboard.build.executor import shots_to_build
     from storyboard.build.run import open_cache
-    from storyboard.build.selection import select as select_shots
+    from storyboard.build.selection import selection
     from storyboard.compiler.compile import CompileOptions, compile_file
 
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
-    chosen = set(select_shots(plan, select or [], exclude or []))
     cache = open_cache(plan, run.cache_dir(cache_dir), run.backend_name(backend))
+    chosen = selection(plan, select, exclude, cache)
     rows: list[dict[str, Any]] = []
-    for s in shots_to_build(plan, chosen if (select or exclude) else None, cache):
+    for s in chosen.shots:
         rows.append(
             {
                 "id": s.id,
@@ -60,7 +59,7 @@ def ls_cmd(
                 "depends_on": list(s.depends_on),
                 "key": s.key,
                 "cached": cache.lookup(s.key, verify=False) is not None,
-                "selected": s.id in chosen,
+                "selected": not chosen.needed_only(s.id),
             }
         )
     term = run.terminal
@@ -80,20 +79,24 @@ def status(
     backend: BackendOpt = None,
     out: OutDirOpt = None,
     cache_dir: CacheOpt = None,
+    select: SelectOpt = None,
+    exclude: ExcludeOpt = None,
     json_out: JsonOpt = False,
     allow_outside_assets: OutsideOpt = False,
 ) -> None:
-    """Say which shots are up to date and why the others are stale.
+    """Say which shots are up to date and why the others are stale (the selected ones, with --select).
 
     Example: [bold]storyboard status examples/greenhouse/storyboard.yaml[/]
     """
     from storyboard.build.run import default_build_dir, open_cache
+    from storyboard.build.selection import selection
     from storyboard.compiler.compile import CompileOptions, compile_file
     from storyboard.views.status import shot_statuses
 
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     cache = open_cache(plan, run.cache_dir(cache_dir), run.backend_name(backend))
-    statuses = shot_statuses(plan, cache, (out or default_build_dir(plan)).absolute())
+    chosen = set(selection(plan, select, exclude, cache).chosen)
+    statuses = [s for s in shot_statuses(plan, cache, (out or default_build_dir(plan)).absolute()) if s.id in chosen]
     term = run.terminal
     if json_out:
         term.json({"shots": [s.to_json() for s in statuses]})

@@ -6,10 +6,12 @@ file, line, column and field path, say what is wrong in plain words and suggest 
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails  # pydantic's own error type (pydantic_core comes with pydantic)
 
 from storyboard.compiler.load import Document, PathT
 from storyboard.compiler.spec import IDENT_PATTERN, Library, Storyboard

@@ -23,8 +23,10 @@ from PIL import Image
 
 from storyboard import __version__
 from storyboard.build.cache import Cache
+from storyboard.build.outputs import ShotStatus
 from storyboard.compiler.compile import CompileContext
 from storyboard.compiler.models import find_model, priced
+from storyboard.errors import UsageError
 from storyboard.plan import AssetRef, Mention, Plan, ShotPlan
 from storyboard.util import atomic_write_bytes, sha256_file
 from storyboard.views.cost import estimate
@@ -32,7 +34,7 @@ from storyboard.views.cost import estimate
 THUMB_SIDE = 320  # longest side of a copied thumbnail, in pixels
 TEMPLATES = Path(__file__).parent / "templates"
 TAG_RE = re.compile(r"@(Element|Image)(\d+)(?!\d)")
-STATUSES = ("generated", "cached", "failed", "skipped")
+STATUSES = tuple(ShotStatus)
 KIND_LABELS = {
     "character": "character",
     "object": "object",
@@ -348,18 +350,21 @@ def write_board(
     build_dir: Path | None,
     cache: Cache | None,
     prices: dict[str, float],
+    *,
+    paid: bool = False,
 ) -> Path:
     """Write the storyboard page for ``plan`` to ``out`` (thumbnails into ``assets/`` beside it); returns ``out``.
 
     ``build_dir`` is the last build's folder (its ``run_results.json`` and clips are shown when
-    present); ``cache`` is where continuity frames are found; ``prices`` are the user's overrides.
+    present); ``cache`` is where continuity frames are found; ``prices`` are the user's overrides;
+    ``paid``: whether the cache's backend charges for generations (only then is a cached shot money saved).
     """
     out = out.absolute()
     page_dir = out.parent
     build_dir = build_dir.absolute() if build_dir is not None else None
     results = read_run_results(build_dir) if build_dir is not None else None
-    paid = cache if cache is not None and cache.backend == "fal" else None  # only fal's cache saves money
-    est = {s.id: s for s in estimate(plan, paid, prices).shots}
+    saved = cache if paid else None  # only a paid backend's cache saves money
+    est = {s.id: s for s in estimate(plan, saved, prices).shots}
     maker = _CardMaker(plan, ctx, page_dir, build_dir, cache, results)
     cards: list[Card] = []
     total, now = 0.0, 0.0
@@ -373,7 +378,7 @@ def write_board(
             total += full
             now += sc.usd
             cost = _money(full)
-            note = "cached on fal: free to rebuild" if sc.cached else None
+            note = f"cached on {cache.backend}: free to rebuild" if sc.cached and cache is not None else None
         cards.append(maker.card(shot, number, cost, note))
     prices_shown: list[tuple[str, str, str]] = []
     for name in dict.fromkeys(s.model for s in plan.shots):
@@ -431,7 +436,7 @@ def board_command(
     Statuses and clips come from the last build in ``build_dir`` (default ``build/``), continuity
     frames from that build's backend cache. ``out`` may name the HTML file or a folder for it.
     """
-    from storyboard.backends import backend_name
+    from storyboard.backends import backend_is_paid, backend_name
     from storyboard.build.run import default_build_dir, open_cache
     from storyboard.compiler.compile import compile_with_context
     from storyboard.compiler.models import load_prices
@@ -445,7 +450,11 @@ def board_command(
         out = build / "board" / "index.html"
     elif out.is_dir() or not out.suffix:
         out = out / "index.html"
-    page = write_board(plan, ctx, out, build, cache, load_prices(prices_file))
+    try:
+        paid = backend_is_paid(backend)
+    except UsageError:  # the last build's own backend cannot be loaded here: claim no savings
+        paid = False
+    page = write_board(plan, ctx, out, build, cache, load_prices(prices_file), paid=paid)
     if open_browser:
         import webbrowser
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from storyboard.build.cache import Cache
+from storyboard.build.outputs import Freshness
 from storyboard.graph import topological_shots
 from storyboard.plan import Plan
 
@@ -31,7 +32,7 @@ class ShotStatus:
         return {
             "id": self.id,
             "key": self.key,
-            "state": "up to date" if self.up_to_date else "stale",
+            "state": Freshness.UP_TO_DATE if self.up_to_date else Freshness.STALE,
             "reasons": list(self.reasons),
         }
 

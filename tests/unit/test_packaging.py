@@ -56,15 +56,32 @@ def test_every_data_file_is_packaged_and_every_glob_matches() -> None:
             assert list(REPO.joinpath(*pkg.split(".")).glob(glob)), f"package-data {pkg}: {glob!r} matches nothing"
 
 
+class _Imports(ast.NodeVisitor):
+    """Top-level names of the modules imported at run time (``if TYPE_CHECKING:`` blocks are for mypy only)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_If(self, node: ast.If) -> None:
+        if isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for child in node.orelse:
+                self.visit(child)
+            return
+        self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.names.update(alias.name.split(".")[0] for alias in node.names)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level == 0 and node.module:
+            self.names.add(node.module.split(".")[0])
+
+
 def _imported_top_levels() -> set[str]:
-    names: set[str] = set()
+    visitor = _Imports()
     for path in SOURCE.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if isinstance(node, ast.Import):
-                names.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names.add(node.module.split(".")[0])
-    return {n for n in names if n not in sys.stdlib_module_names and n != "storyboard"}
+        visitor.visit(ast.parse(path.read_text("utf-8")))
+    return {n for n in visitor.names if n not in sys.stdlib_module_names and n != "storyboard"}
 
 
 def _requirement_name(req: str) -> str:
