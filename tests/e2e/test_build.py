@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import imageio_ffmpeg
 from PIL import Image
 
 from storyboard.media.probe import probe
-from support.cli import cli_env, results, run_cli
+from support.cli import results, run_cli, start_cli
 
 GREENHOUSE_FRAMES = (5 + 8 + 5 + 4) * 24 - 12  # four shots, one 0.5 s crossfade into `memory`
 
@@ -95,14 +93,8 @@ def test_failed_shot_skips_only_its_dependents(example):
 def test_sigkill_leaves_nothing_trusted_and_the_next_build_completes(example, tmp_path):
     sb = example("greenhouse")
     log = tmp_path / "renders.log"
-    env = cli_env({"STORYBOARD_TEST_SLEEP": "30", "STORYBOARD_TEST_LOG": str(log)})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "storyboard", "build", str(sb), "-b", "support.backends:SlowBackend"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    env = {"STORYBOARD_TEST_SLEEP": "30", "STORYBOARD_TEST_LOG": str(log)}
+    proc = start_cli("build", str(sb), "-b", "support.backends:SlowBackend", env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not log.exists() or len(log.read_text().split()) < 2):
         time.sleep(0.1)

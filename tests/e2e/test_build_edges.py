@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -14,7 +12,7 @@ import pytest
 from sbtest import write_storyboard
 from storyboard.compiler.compile import compile_file
 from storyboard.errors import InputError
-from support.cli import cli_env, results, run_cli
+from support.cli import results, run_cli, start_cli
 
 TWINS = """\
 version: 1
@@ -86,13 +84,9 @@ def test_outputs_are_readable_by_others(project):
 def test_interrupted_build_keeps_the_results_of_finished_shots(project, tmp_path):
     sb = write_storyboard(project, DISTINCT)
     log = tmp_path / "renders.log"
-    env = cli_env({"STORYBOARD_TEST_SLEEP": "60", "STORYBOARD_TEST_FAST": "one", "STORYBOARD_TEST_LOG": str(log)})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "storyboard", "build", str(sb), "-j", "1", "-b", "support.backends:SlowBackend"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    env = {"STORYBOARD_TEST_SLEEP": "60", "STORYBOARD_TEST_FAST": "one", "STORYBOARD_TEST_LOG": str(log)}
+    proc = start_cli(
+        "build", str(sb), "-j", "1", "-b", "support.backends:SlowBackend", env=env, capture=True, new_session=False
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not log.exists() or len(log.read_text().split()) < 2):
@@ -150,14 +144,8 @@ def test_first_shot_transition_is_a_cut_and_none_renders_as_nothing(project):
 def test_two_backends_building_into_one_folder_do_not_interleave(project, tmp_path):
     sb = write_storyboard(project, DISTINCT)
     log = tmp_path / "renders.log"
-    env = cli_env({"STORYBOARD_TEST_SLEEP": "30", "STORYBOARD_TEST_LOG": str(log)})
-    slow = subprocess.Popen(
-        [sys.executable, "-m", "storyboard", "build", str(sb), "-b", "support.backends:SlowBackend"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    env = {"STORYBOARD_TEST_SLEEP": "30", "STORYBOARD_TEST_LOG": str(log)}
+    slow = start_cli("build", str(sb), "-b", "support.backends:SlowBackend", env=env)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not log.exists():

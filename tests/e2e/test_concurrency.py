@@ -10,14 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
 from sbtest import write_storyboard
-from support.cli import cli_env, results, run_cli
+from support.cli import results, run_cli
 from support.reliability import (
     FAST_FAL,
     FPS,
@@ -40,14 +39,7 @@ def start_together(
 
     def one(i: int) -> None:
         barrier.wait(timeout=30)
-        done[i] = subprocess.run(
-            [sys.executable, "-m", "storyboard", "build", "storyboard.yaml", *args],
-            cwd=root,
-            env=cli_env(env),
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        done[i] = run_cli("build", "storyboard.yaml", *args, cwd=root, env=env, timeout=180)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in threads:

@@ -23,7 +23,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from sbtest import write_storyboard
-from support.cli import cli_env, results, run_cli
+from support.cli import results, run_cli, start_cli
 from support.reliability import (
     FAST_FAL,
     FPS,
@@ -85,14 +84,7 @@ def kill_at_random(
     The kill must find the build still running.
     """
     target, extra = rng.randrange(steps), rng.uniform(0.0, extra_max)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "storyboard", "build", "storyboard.yaml", *args],
-        cwd=root,
-        env=cli_env(env),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start_cli("build", "storyboard.yaml", *args, cwd=root, env=env)
     try:
         deadline = time.monotonic() + 60
         while (not list(root.glob(".storyboard/cache/*/.lock")) or progress() < target) and proc.poll() is None:

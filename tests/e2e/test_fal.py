@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,7 +15,7 @@ import imageio_ffmpeg
 import pytest
 
 from storyboard.backends.fakefal import Fault
-from support.cli import cli_env, results, run_cli
+from support.cli import results, run_cli, start_cli
 
 KEY = "fal-test-key-7f3a9c1e5b"
 FILM_FRAMES = (5 + 8 + 5 + 4) * 24 - 12
@@ -145,14 +144,7 @@ def test_completed_with_error_fails_the_shot_and_the_next_build_retries_it(examp
 def test_sigkill_mid_build_then_rerun_submits_nothing_twice(example, fake_fal_factory, tmp_path):
     fake = fake_fal_factory(processing_seconds=3.0)
     sb = example("greenhouse")
-    env = cli_env(fal_env(fake))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "storyboard", "build", str(sb), "--backend", "fal"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    proc = start_cli("build", str(sb), "--backend", "fal", env=fal_env(fake))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(fake.submissions) < 2:
         time.sleep(0.05)

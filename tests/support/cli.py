@@ -1,4 +1,8 @@
-"""Run the real CLI in a subprocess as a user would, and read what it wrote."""
+"""Run the real CLI in a subprocess as a user would, and read what it wrote.
+
+The one way tests start ``storyboard``: :func:`run_cli` waits for it, :func:`start_cli` leaves it
+running (to be killed or interrupted). Both use :func:`cli_env`.
+"""
 
 from __future__ import annotations
 
@@ -26,14 +30,40 @@ def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 def run_cli(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 240
 ) -> subprocess.CompletedProcess[str]:
-    """``storyboard ARGS`` as a user would run it; returns the finished process."""
+    """``storyboard ARGS`` as a user would run it; returns the finished process (text, UTF-8)."""
     return subprocess.run(
         [sys.executable, "-m", "storyboard", *args],
         cwd=cwd,
         env=cli_env(env),
         capture_output=True,
         text=True,
+        encoding="utf-8",
         timeout=timeout,
+        check=False,
+    )
+
+
+def start_cli(
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    capture: bool = False,
+    new_session: bool = True,
+) -> subprocess.Popen[str]:
+    """``storyboard ARGS`` started and left running; its output is captured (text) or discarded.
+
+    ``new_session``: in its own process group, so a test can kill it and every child it started.
+    """
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "storyboard", *args],
+        cwd=cwd,
+        env=cli_env(env),
+        stdout=output,
+        stderr=output,
+        text=True,
+        encoding="utf-8",
+        start_new_session=new_session,
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from sbtest import draw, write_storyboard
 from storyboard.compiler.compile import compile_file
 from storyboard.errors import InputError, Problem
+from support import cli as support_cli
 
 # 13 lines; the first shot starts on line 14
 BASE = """\
@@ -60,18 +60,8 @@ def board(project: Path, text: str, name: str = "storyboard.yaml") -> Path:
 
 
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """``python -m storyboard ARGS`` in a subprocess, text output, no colour."""
-    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "300"}
-    return subprocess.run(
-        [sys.executable, "-m", "storyboard", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
+    """``storyboard ARGS`` in a subprocess (:func:`support.cli.run_cli`), wide enough for long messages."""
+    return support_cli.run_cli(*args, cwd=cwd, env={"COLUMNS": "300"}, timeout=60)
 
 
 # -- shapes and types (validate.py) ----------------------------------------------------------

@@ -29,6 +29,7 @@ import pytest
 from sbtest import CASES, draw, write_storyboard
 from storyboard.compiler.compile import compile_file
 from storyboard.plan import Plan
+from support import cli as support_cli
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE = os.environ.get("STORYBOARD_UPDATE_GOLDEN") == "1"
@@ -254,18 +255,8 @@ def check_golden(name: str, text: str) -> None:
 
 
 def run_cli(args: list[str], cwd: Path, seed: str = "0") -> subprocess.CompletedProcess[str]:
-    """Run ``python -m storyboard ARGS`` in a fresh interpreter with a fixed hash seed."""
-    env = {**os.environ, "PYTHONHASHSEED": seed, "NO_COLOR": "1", "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "storyboard", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
+    """``storyboard ARGS`` in a fresh interpreter (:func:`support.cli.run_cli`) with a fixed hash seed."""
+    return support_cli.run_cli(*args, cwd=cwd, env={"PYTHONHASHSEED": seed, "COLUMNS": "200"}, timeout=60)
 
 
 @pytest.mark.parametrize("case", CASE_FILES, ids=lambda p: p.stem)
