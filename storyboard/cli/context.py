@@ -16,6 +16,7 @@ secret is never held in this object, a log or a manifest).
 ``STORYBOARD_FAL_BACKOFF``  first retry delay in seconds, doubled each time (fal, default 0.5)
 ``FAL_KEY`` (presence)      whether fal credentials are set (or ``FAL_KEY_ID`` + ``FAL_KEY_SECRET``)
 ``NO_COLOR``                no colour in messages
+``FORCE_COLOR``             rich's colours even when stderr is not a terminal
 ==========================  ====================================================
 """
 
@@ -51,6 +52,7 @@ class Settings:
     fal: Mapping[str, str] = field(default_factory=dict)  # the STORYBOARD_FAL_* variables that are set
     fal_credentials: bool = False
     no_color: bool = False
+    force_color: bool = False
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +69,7 @@ class Settings:
             fal={var: env[var] for var, *_ in FAL_SETTINGS if env.get(var)},
             fal_credentials=bool(env.get("FAL_KEY") or (env.get("FAL_KEY_ID") and env.get("FAL_KEY_SECRET"))),
             no_color=env.get("NO_COLOR", "") != "",
+            force_color=env.get("FORCE_COLOR", "") != "" or env.get("TTY_COMPATIBLE") == "1",
         )
 
     def fal_options(self) -> dict[str, object]:
@@ -109,7 +112,12 @@ class RunContext:
         if self._terminal is None:
             from storyboard.cli.terminal import Terminal
 
-            self._terminal = Terminal(quiet=self.quiet, verbose=self.verbose, no_color=self.settings.no_color)
+            self._terminal = Terminal(
+                quiet=self.quiet,
+                verbose=self.verbose,
+                no_color=self.settings.no_color,
+                force_color=self.settings.force_color,
+            )
         return self._terminal
 
     def backend_name(self, explicit: str | None) -> str:

@@ -1,39 +1,84 @@
 """The one terminal object: messages at levels on stderr, data on stdout.
 
-Colour follows rich's rules (a pipe gets none); ``NO_COLOR``, read once by the run's context, turns it off. Every message is
-passed through :func:`~storyboard.errors.redact` so a key can never reach the screen.
+On a terminal, messages are drawn by rich, in colour (``NO_COLOR``, read once by the run's
+context, turns colour off). Anywhere else (a pipe, a file, CI) they are plain lines and rich is
+not even imported, so a command that prints a line or two starts quickly; control characters
+are dropped either way, as rich drops them. Every message is passed through
+:func:`~storyboard.errors.redact` so a key can never reach the screen.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any
-
-from rich.console import Console
-from rich.markup import escape
+from typing import TYPE_CHECKING, Any, TextIO
 
 from storyboard.errors import redact
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# what rich strips from text (bell, backspace, vertical tab, form feed, carriage return)
+_CONTROL = dict.fromkeys((7, 8, 11, 12, 13))
 
 
 class Terminal:
     """Prints at levels (info, success, warning, error, waiting) and writes data to stdout."""
 
-    def __init__(self, *, quiet: bool = False, verbose: bool = False, no_color: bool = False):
+    def __init__(
+        self, *, quiet: bool = False, verbose: bool = False, no_color: bool = False, force_color: bool = False
+    ):
         self.quiet = quiet
         self.verbose = verbose
-        self.err = Console(stderr=True, highlight=False, soft_wrap=True, no_color=no_color)
-        self.out = Console(highlight=False, soft_wrap=True, no_color=no_color)
+        self.no_color = no_color
+        self.force_color = force_color  # FORCE_COLOR: rich's colours even when not a terminal
+        self._err: Console | None = None
+        self._out: Console | None = None
+
+    def _console(self, stderr: bool) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=stderr, highlight=False, soft_wrap=True, no_color=self.no_color)
+
+    @property
+    def err(self) -> Console:
+        """rich's console on stderr (made on first use)."""
+        if self._err is None:
+            self._err = self._console(True)
+        return self._err
+
+    @property
+    def out(self) -> Console:
+        """rich's console on stdout (made on first use)."""
+        if self._out is None:
+            self._out = self._console(False)
+        return self._out
+
+    def _rich(self, stream: TextIO) -> bool:
+        """Whether messages on ``stream`` are drawn by rich (a terminal, or FORCE_COLOR)."""
+        if self.force_color:
+            return True
+        try:
+            return stream.isatty()
+        except (AttributeError, ValueError):
+            return False
 
     @property
     def interactive(self) -> bool:
         """True when stderr is a terminal that can show a live display."""
-        return self.err.is_terminal and not self.quiet
+        return not self.quiet and self._rich(sys.stderr) and self.err.is_terminal
 
     def _say(self, style: str, prefix: str, text: str, *, force: bool = False) -> None:
         if self.quiet and not force:
             return
-        self.err.print(f"[{style}]{prefix}[/]{escape(redact(text))}" if style else escape(redact(text)))
+        clean = redact(text)
+        if not self._rich(sys.stderr):
+            sys.stderr.write(f"{prefix}{clean}".translate(_CONTROL) + "\n")
+            sys.stderr.flush()
+            return
+        from rich.markup import escape
+
+        self.err.print(f"[{style}]{prefix}[/]{escape(clean)}" if style else escape(clean))
 
     def info(self, text: str) -> None:
         """A plain line."""

@@ -6,6 +6,8 @@ preview through a duck-typed user backend.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from storyboard.backends.preview import PreviewBackend
 from storyboard.cli.app import app
 from storyboard.cli.context import RunContext, Settings
 from storyboard.errors import UsageError
+from support.cli import cli_env
 
 ONE_SHOT = """
     version: 1
@@ -158,3 +161,31 @@ def test_build_reads_the_cache_folder_from_the_environment_once(
     result = CliRunner().invoke(app, ["build", str(sb), "--out", str(tmp_path / "b")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "env-cache" / "preview" / "clips").is_dir()
+
+
+_IMPORTS_OF = """
+import sys
+sys.argv = ["storyboard", *sys.argv[1:]]
+from storyboard.cli.app import main
+try:
+    main()
+except SystemExit:
+    pass
+heavy = ("rich", "jinja2", "networkx", "av", "httpx", "fal_client", "numpy")
+print("heavy:" + " ".join(sorted({m.split(".")[0] for m in sys.modules} & set(heavy))))
+"""
+
+
+@pytest.mark.parametrize("args", [["validate"], ["compile", "--json"], ["ls"], ["status"]])
+def test_light_commands_import_only_what_they_need(args: list[str], tmp_path: Path) -> None:
+    """Start-up (bench/startup_bench.py): these print plain lines to a pipe, so rich is not even imported."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "greenhouse" / "storyboard.yaml"
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_OF, *args, str(example)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cli_env({"STORYBOARD_CACHE": str(tmp_path)}),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "heavy:", f"`storyboard {' '.join(args)}` imported more than it needs"

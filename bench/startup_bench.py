@@ -1,0 +1,125 @@
+"""Start-up benchmark: what each command costs before it does its work, and what it imports.
+
+Measured, for each bundled example (``examples/*/storyboard.yaml``): the wall time of the whole
+process ``storyboard validate FILE`` (output to a pipe, as in CI), against the interpreter's own
+start-up (``python -c pass``) and against ``python -c "import yaml"`` — the least a YAML tool can
+import — timed in turn with it, the minimum of N runs (start-up is what is left when nothing
+else interferes; the minimum is the figure least moved by a shared machine). Goal: validate
+within 0.25 s of the interpreter's start-up on a quiet machine (``near the interpreter's own
+start-up``: the CLI, the format's models and the image checks, nothing else).
+
+Also reported, for ``validate``, ``compile --json``, ``ls``, ``status``, ``graph`` and ``cost``:
+which heavy packages each one imports (from ``python -X importtime``), so that a change which
+makes ``validate`` import rich, jinja2, networkx, PyAV or httpx shows here. These counts do not
+depend on the machine's load.
+
+Run alone: ``python bench/startup_bench.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import REPO, python, row, subprocess_env, table  # noqa: E402
+
+HEAVY = ("rich", "jinja2", "networkx", "av", "httpx", "fal_client", "numpy", "PIL", "pydantic", "typer", "yaml")
+COMMANDS = (("validate",), ("compile", "--json"), ("ls",), ("status",), ("graph",), ("cost",))
+RUNS = 15
+QUICK_RUNS = 5
+
+
+def _wall(cmd: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=subprocess_env(NO_COLOR="1"), capture_output=True, check=True)
+    return time.perf_counter() - t0
+
+
+def imported(cmd: list[str]) -> tuple[set[str], int, float]:
+    """(heavy top-level packages, modules imported, seconds of imports) of one run of ``cmd`` under -X importtime."""
+    proc = subprocess.run(
+        [python(), "-X", "importtime", *cmd],
+        env=subprocess_env(NO_COLOR="1"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    names: set[str] = set()
+    modules, micros = 0, 0
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        own, _cumulative, name = line[len("import time:") :].split("|", 2)
+        if not own.strip().isdigit():
+            continue  # the header line
+        modules += 1
+        micros += int(own)
+        names.add(name.strip().split(".")[0])
+    return {h for h in HEAVY if h in names}, modules, micros / 1e6
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """The rows of this benchmark (see the module docstring)."""
+    runs = QUICK_RUNS if quick else RUNS
+    rows: list[dict[str, Any]] = []
+    examples = sorted((REPO / "examples").glob("*/storyboard.yaml"))
+    bare = [python(), "-c", "pass"]
+    yaml_only = [python(), "-c", "import yaml"]
+    for example in examples:
+        validate = [python(), "-m", "storyboard", "validate", str(example)]
+        times: dict[str, list[float]] = {"bare": [], "yaml": [], "validate": []}
+        for _ in range(runs):  # interleaved, so that load moves all three alike
+            times["bare"].append(_wall(bare))
+            times["yaml"].append(_wall(yaml_only))
+            times["validate"].append(_wall(validate))
+        best = {k: min(v) for k, v in times.items()}
+        label = example.parent.name
+        rows.append(
+            row(
+                f"start-up: validate {label} vs the interpreter (python -c pass), min of {runs}",
+                best["validate"],
+                best["bare"],
+                "s",
+                "≤ +0.25 s",
+                best["validate"] - best["bare"] <= 0.25,
+                extra_seconds=round(best["validate"] - best["bare"], 3),
+            )
+        )
+        rows.append(
+            row(f"start-up: validate {label} vs python -c 'import yaml'", best["validate"], best["yaml"], "s", "", None)
+        )
+    example = examples[0]
+    for args in COMMANDS:
+        heavy, modules, seconds = imported(["-m", "storyboard", args[0], *args[1:], str(example)])
+        rows.append(
+            row(
+                f"imports of `storyboard {' '.join(args)}`: {modules} modules; heavy: {', '.join(sorted(heavy))}",
+                seconds,
+                None,
+                "s",
+                "",
+                None,
+                modules=modules,
+                heavy=sorted(heavy),
+            )
+        )
+    return rows
+
+
+def main() -> int:
+    """``python bench/startup_bench.py [--quick]``: print this benchmark's table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_RUNS} runs each instead of {RUNS}")
+    print(table(run(parser.parse_args().quick)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
