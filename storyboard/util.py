@@ -13,13 +13,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "did_you_mean", "make_readable", "sha256_file"]
+__all__ = ["atomic_write_bytes", "atomic_write_json", "closest", "did_you_mean", "make_readable", "sha256_file"]
+
+Choices = list[str] | set[str] | tuple[str, ...]
 
 
-def did_you_mean(word: str, choices: list[str] | set[str] | tuple[str, ...]) -> str | None:
-    """``did you mean X?`` for the closest choice, or None."""
+def closest(word: str, choices: Choices) -> str | None:
+    """The choice closest to ``word`` (difflib's ratio of at least 0.6), or None: the one did-you-mean."""
     close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, choices: Choices) -> str | None:
+    """``did you mean 'X'?`` for the closest choice, or None."""
+    close = closest(word, choices)
+    return f"did you mean {close!r}?" if close else None
 
 
 def sha256_file(path: Path) -> str:

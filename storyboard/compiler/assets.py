@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from storyboard.plan import AssetRef
+from storyboard.util import did_you_mean
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 MIN_SIDE = 300
@@ -94,10 +95,7 @@ class AssetStore:
         if not path.exists():
             hint = None
             if path.parent.is_dir():
-                import difflib
-
-                close = difflib.get_close_matches(path.name, os.listdir(path.parent), n=1)
-                hint = f"did you mean {close[0]!r}?" if close else None
+                hint = did_you_mean(path.name, os.listdir(path.parent))
             raise AssetProblem(f"asset file {raw!r} not found", hint)
         if not path.is_file():
             raise AssetProblem(f"{raw!r} is not a file")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from storyboard.util import did_you_mean
+
 _MARKERS = ("{{", "{%", "{#")
 # no whitespace control (``{{- x -}}``): jinja trims the text around those, the fast path does not
 _SIMPLE_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
@@ -167,9 +169,4 @@ class Renderer:
 
 
 def _var_hint(name: str, context: dict[str, Any]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, [k for k in context if not k.startswith("_")], n=1)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return "define it under `vars:`"
+    return did_you_mean(name, [k for k in context if not k.startswith("_")]) or "define it under `vars:`"

@@ -13,6 +13,7 @@ from storyboard.compiler.assets import frame_ref
 from storyboard.compiler.render import PromptError
 from storyboard.compiler.resolve import Asset, is_model_tag
 from storyboard.plan import AssetRef, ElementRef, Mention
+from storyboard.util import closest
 
 # an @ right after a letter or digit of any script (josé@example.com, 東京@mail.jp) is plain text
 MENTION = re.compile(r"@@|(?<!\w)@([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?")
@@ -154,12 +155,9 @@ class TagMapper:
         return Mapped(body, list(images), element_list, list(mentions.values()), depends)
 
     def _hint(self, name: str) -> str | None:
-        import difflib
-
-        choices = list(self.visible)
-        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+        close = closest(name, list(self.visible))
         if close:
-            return f"did you mean @{close[0]}?"
+            return f"did you mean @{close}?"
         if "." in name and name.split(".")[0] not in self.namespaces:
             return f"{name.split('.')[0]!r} is not an imported namespace"
         return "declare it under characters, objects, styles or images (or write @@ for a literal @)"
