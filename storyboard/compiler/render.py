@@ -1,9 +1,10 @@
 """Render: a shot's prompt through sandboxed jinja, with strict undefined variables.
 
 A prompt with no template syntax is returned as it is; one that only substitutes plain variables
-(``{{ lens }}``) takes a fast path with jinja's semantics; anything else goes through jinja's
-:class:`~jinja2.sandbox.SandboxedEnvironment` with ``StrictUndefined`` and budgets on what a
-prompt may cost. The next stage, :mod:`storyboard.compiler.tags`, maps the ``@names``.
+(``{{ lens }}``) takes a fast path with jinja's semantics; anything else goes through the sandbox
+of :mod:`storyboard.compiler.sandbox` (jinja's immutable sandbox, strict undefined variables, and
+a budget on the work and memory of each render). The next stage, :mod:`storyboard.compiler.tags`,
+maps the ``@names``.
 """
 
 from __future__ import annotations
@@ -27,55 +28,6 @@ class PromptError(Exception):
 
 
 MAX_RENDERED_CHARS = 100_000  # far beyond any real prompt; stops a template that multiplies text
-MAX_RANGE_ITEMS = 100_000  # items all range() calls of one prompt may produce together (nested loops)
-
-
-def _prompt_environment() -> Any:
-    """jinja's sandbox, plus limits on what a prompt can cost: big powers, huge repetitions, loops.
-
-    The sandbox stops escapes (``__class__``, ``__globals__``); these limits stop a one-line template
-    from freezing the machine (``{{ 9**9**9 }}``, ``{{ 'x' * 10**10 }}``, nested ``range`` loops).
-    """
-    import jinja2
-    from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import SandboxedEnvironment, safe_range
-
-    class PromptEnvironment(SandboxedEnvironment):
-        intercepted_binops = frozenset({"*", "**"})
-
-        def __init__(self) -> None:
-            # None renders as nothing: an unset `style` must not put the word "None" in a paid prompt
-            super().__init__(
-                undefined=jinja2.StrictUndefined, autoescape=False, finalize=lambda v: "" if v is None else v
-            )
-            self.globals.pop("lipsum", None)  # lorem ipsum of any length: nothing a prompt needs
-            self.globals["range"] = self._range
-            self.range_items = 0
-
-        def _range(self, *args: int) -> range:
-            items = safe_range(*args)  # jinja's own limit on one range first
-            self.range_items += len(items)
-            if self.range_items > MAX_RANGE_ITEMS:
-                raise SecurityError(f"the prompt's loops run over more than {MAX_RANGE_ITEMS:,} items")
-            return items
-
-        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-            if (
-                operator == "**"
-                and isinstance(left, int)
-                and isinstance(right, int)
-                and right > 0
-                and abs(left) > 1
-                and right * abs(left).bit_length() > 4096
-            ):
-                raise SecurityError(f"{left} ** {right} is too large a number for a prompt")
-            if operator == "*":
-                for seq, n in ((left, right), (right, left)):
-                    if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_RENDERED_CHARS:
-                        raise SecurityError(f"repeating {len(seq):,} items {n:,} times is too much for a prompt")
-            return super().call_binop(context, operator, left, right)
-
-    return PromptEnvironment()
 
 
 class Renderer:
@@ -125,13 +77,17 @@ class Renderer:
         import jinja2
         from jinja2.exceptions import SecurityError
 
+        from storyboard.compiler import sandbox  # imports jinja: only for prompts that need it
+
         if self._env is None:
-            self._env = _prompt_environment()
+            self._env = sandbox.PromptEnvironment()
+        budget = self._env.budget
         try:
             template = self._templates.get(source)
             if template is None:
+                budget.reset()  # jinja folds constant expressions while compiling: they count too
                 template = self._templates[source] = self._env.from_string(source)
-            self._env.range_items = 0
+            budget.reset()
             pieces: list[str] = []
             size = 0
             for piece in template.generate(context):  # streamed, so a runaway template stops early
@@ -154,8 +110,16 @@ class Renderer:
             hint = _var_hint(name.group(1), context) if name else None
             raise PromptError([(f"undefined variable in the prompt: {exc.message}", hint)]) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise PromptError([(f"template syntax error on prompt line {exc.lineno}: {exc.message}", None)]) from None
+            hint = None
+            if exc.message and "'random'" in exc.message:
+                hint = "a random prompt would change the shot's cache key, and pay again, at every build"
+            raise PromptError([(f"template syntax error on prompt line {exc.lineno}: {exc.message}", hint)]) from None
+        except sandbox.BudgetError as exc:
+            raise PromptError([(str(exc), exc.hint)]) from None
         except SecurityError as exc:
+            if str(exc).startswith("prompts cannot change variables"):
+                hint = "make a new value instead: {% set more = cast + ['ghost'] %}"
+                raise PromptError([(str(exc), hint)]) from None
             raise PromptError(
                 [
                     (
@@ -163,6 +127,10 @@ class Renderer:
                         "prompts may only use variables and filters",
                     )
                 ]
+            ) from None
+        except RecursionError:
+            raise PromptError(
+                [("the prompt's macros or loops call themselves too deeply", "a prompt needs no recursion")]
             ) from None
         except Exception as exc:  # a filter or test failing on the user's data
             raise PromptError([(f"the prompt template failed: {exc.__class__.__name__}: {exc}", None)]) from None

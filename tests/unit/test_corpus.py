@@ -147,6 +147,39 @@ CASES: dict[str, tuple[str | None, str]] = {
     "jinja_nested_loops.yaml": (None, "loops run over more than 100,000 items"),
     "jinja_huge_output.yaml": (None, "renders to more than 100,000 characters"),
     "undefined_variable.yaml": (None, "undefined variable 'lense'"),
+    # prompts: the work of a render (loops of any kind, calls, filters) is budgeted
+    "jinja_string_loops.yaml": (None, "loops run over more than 100,000 items"),
+    "jinja_list_loops.yaml": (None, "loops run over more than 100,000 items"),
+    "jinja_loop_filter.yaml": (None, "loops run over more than 100,000 items"),
+    "jinja_macro_recursion.yaml": (None, "more than 1,000,000 steps of work"),
+    "jinja_macro_infinite.yaml": (None, "call themselves too deeply"),
+    "jinja_sort_in_loop.yaml": (None, "more than 1,000,000 steps of work"),
+    # prompts: memory, sized before it is built
+    "jinja_center_bomb.yaml": (None, "the center filter would make 1,000,000,000 characters"),
+    "jinja_join_bomb.yaml": (None, "the join filter would make 1,100,000 characters"),
+    "jinja_format_width_bomb.yaml": (None, "format would make more than 1,000,000 characters"),
+    "jinja_percent_width_bomb.yaml": (None, "the % format would make 900,000,013 characters"),
+    "jinja_format_filter_bomb.yaml": (None, "the format filter would make 900,000,005 characters"),
+    "jinja_ljust_bomb.yaml": (None, "str.ljust would make 1,000,000,000 characters"),
+    "jinja_concat_doubling.yaml": (None, "joining with ~ would make 1,048,576 characters"),
+    "jinja_list_doubling.yaml": (None, "adding with + would make 1,048,576 characters"),
+    "jinja_replace_bomb.yaml": (None, "replace would make 10,000,000,000 characters"),
+    "jinja_batch_fill_bomb.yaml": (None, "the batch filter would make 1,000,000,000 characters"),
+    "jinja_list_repr_bomb.yaml": (None, "a value in the prompt renders to more than 100,000 characters"),
+    "jinja_macro_buffer_bomb.yaml": (None, "builds more than 10,000,000 characters of text"),
+    "jinja_square_bomb.yaml": (None, "the product is too large a number for a prompt"),
+    "jinja_int_to_bytes.yaml": (None, "access to attribute 'to_bytes' of 'int' object is unsafe"),
+    # prompts: an undefined value fails wherever it is used
+    "undefined_in_list.yaml": (None, "'lense' is undefined"),
+    "undefined_in_mapping.yaml": (None, "'lense' is undefined"),
+    "undefined_through_int.yaml": (None, "'lense' is undefined"),
+    "undefined_map_attribute.yaml": (None, "access to attribute '__class__' of 'str' object is unsafe"),
+    "undefined_in_join.yaml": (None, "'str object' has no attribute 'nope'"),
+    # prompts: vars are read-only, prompts deterministic
+    "jinja_mutate_var_append.yaml": (None, "prompts cannot change variables: 'append' would change a list"),
+    "jinja_mutate_var_update.yaml": (None, "prompts cannot change variables: 'update' would change a dict"),
+    "jinja_mutate_shot_fields.yaml": (None, "prompts cannot change variables: 'update' would change a dict"),
+    "jinja_random_filter.yaml": (None, "No filter named 'random'"),
 }
 
 # generated into the temp folder by make_generated(): name → (file named, key word)
@@ -174,6 +207,10 @@ SUBPROCESS_SAMPLE = [
     "dotdot_probe.yaml",
     "jinja_mro_subclasses.yaml",
     "jinja_nested_loops.yaml",
+    "jinja_string_loops.yaml",
+    "jinja_center_bomb.yaml",
+    "jinja_macro_recursion.yaml",
+    "undefined_in_list.yaml",
     "library_imports_outside.yaml",
     "control_character.yaml",
 ]
