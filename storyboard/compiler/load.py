@@ -44,6 +44,19 @@ _scalar_constructor = yaml.constructor.SafeConstructor()
 PathT = tuple[str | int, ...]
 
 
+SHOWN_CHARS = 80  # a value quoted in a message is cut to this many characters
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters with "…" (a 5 MB value stays out)."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit]) + f"… ({len(value):,} characters)"
+    if isinstance(value, (list, tuple, dict)) and len(value) > limit:
+        return f"a {type(value).__name__} of {len(value):,} items"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def format_path(path: PathT) -> str:
     """``("shots", 2, "prompt")`` → ``shots[2].prompt``."""
     out = ""
@@ -170,12 +183,13 @@ class _Builder:
                 if k.tag != _STR and k.tag not in _PLAIN_TAGS:
                     self._problem(k, f"unsupported YAML tag {k.tag!r}", "storyboards use plain YAML values only", path)
                     continue
-                key = k.value if k.tag == _STR else str(self._scalar(k, path))
+                # a key is the text written: YAML 1.1 would turn `on:` into True and `.inf:` into inf
+                key = k.value
                 if key in seen:
                     first = seen[key].start_mark
                     self._problem(
                         k,
-                        f"duplicate key {key!r} (first written on line {first.line + 1})",
+                        f"duplicate key {shown(key)} (first written on line {first.line + 1})",
                         "YAML keeps only one of them: remove or rename one",
                         (*path, key),
                     )
@@ -207,7 +221,10 @@ class _Builder:
         except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError, OverflowError):
             kind = tag.rsplit(":", 1)[-1]
             self._problem(
-                node, f"{node.value!r} is not a valid {kind}", "remove the tag, or quote the value to write text", path
+                node,
+                f"{shown(node.value)} is not a valid {kind}",
+                "remove the tag, or quote the value to write text",
+                path,
             )
             return None
 
@@ -225,6 +242,8 @@ def read_text(path: Path, display: str) -> str:
         raise InputError(Problem("file not found", file=display)) from None
     except OSError as exc:
         raise InputError(Problem(f"cannot read the file: {exc.strerror}", file=display)) from None
+    except ValueError:  # os.stat refuses a NUL in a path
+        raise InputError(Problem("the path contains a NUL character (\\0)", file=display)) from None
     if not path.is_file():
         raise InputError(Problem("not a file", file=display))
     too_big = Problem(

@@ -19,6 +19,9 @@ _MARKERS = ("{{", "{%", "{#")
 _SIMPLE_VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 
 
+_JINJA_CONSTANTS = frozenset({"true", "false", "none", "True", "False", "None"})
+
+
 class PromptError(Exception):
     """A prompt that cannot be rendered or mapped; ``messages`` lists every problem found."""
 
@@ -57,6 +60,8 @@ class Renderer:
             if any(mk in literal for mk in _MARKERS):
                 return None  # an expression the fast path does not understand
             value: Any = context
+            if m.group(1).split(".")[0] in _JINJA_CONSTANTS:
+                return None  # `{{ true }}` is jinja's constant, whatever vars say
             for i, part in enumerate(m.group(1).split(".")):
                 if not isinstance(value, dict) or part not in value:
                     if i == 0:
@@ -78,6 +83,7 @@ class Renderer:
         from jinja2.exceptions import SecurityError
 
         from storyboard.compiler import sandbox  # imports jinja: only for prompts that need it
+        from storyboard.compiler.budget import BudgetError
 
         if self._env is None:
             self._env = sandbox.PromptEnvironment()
@@ -114,7 +120,7 @@ class Renderer:
             if exc.message and "'random'" in exc.message:
                 hint = "a random prompt would change the shot's cache key, and pay again, at every build"
             raise PromptError([(f"template syntax error on prompt line {exc.lineno}: {exc.message}", hint)]) from None
-        except sandbox.BudgetError as exc:
+        except BudgetError as exc:
             raise PromptError([(str(exc), exc.hint)]) from None
         except SecurityError as exc:
             if str(exc).startswith("prompts cannot change variables"):
@@ -130,7 +136,7 @@ class Renderer:
             ) from None
         except RecursionError:
             raise PromptError(
-                [("the prompt's macros or loops call themselves too deeply", "a prompt needs no recursion")]
+                [("the prompt's template nests or calls itself too deeply", "a prompt needs no recursion")]
             ) from None
         except Exception as exc:  # a filter or test failing on the user's data
             raise PromptError([(f"the prompt template failed: {exc.__class__.__name__}: {exc}", None)]) from None

@@ -7,6 +7,7 @@ used or not, so that a missing file or a bad ``extends`` is reported at once.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from storyboard.compiler.assets import AssetProblem, AssetStore, inside_folder
-from storyboard.compiler.load import Document, load_document
+from storyboard.compiler.load import Document, load_document, shown
 from storyboard.compiler.spec import ASSET_TABLES, Element, Library, Storyboard, Style
 from storyboard.compiler.validate import validate_library
 from storyboard.errors import InputError, Problem
@@ -22,6 +23,10 @@ from storyboard.plan import AssetRef
 from storyboard.util import did_you_mean
 
 AssetKind = Literal["character", "object", "style", "image"]
+MAX_IMPORT_DEPTH = 32  # files in one chain of imports, the storyboard included
+MAX_EXTENDS_DEPTH = 64  # assets in one chain of `extends`
+MAX_PATH_CHARS = 4096  # longer than any path a file system takes (PATH_MAX)
+
 _KIND_OF_TABLE: dict[str, AssetKind] = {
     "characters": "character",
     "objects": "object",
@@ -73,7 +78,9 @@ class Resolver:
         self.store = store
         self.problems: list[Problem] = []
         self._scopes: dict[Path, Scope] = {}
-        self._resolving: set[tuple[int, str]] = set()
+        # the chain of assets being resolved, in order (a dict: ordered, with fast lookups)
+        self._resolving: dict[tuple[int, str], str] = {}
+        self._too_deep: set[tuple[int, str]] = set()  # assets in an `extends` chain already reported
         self.files: list[str] = []
 
     def resolve(self, doc: Document, model: Storyboard) -> Resolved:
@@ -115,25 +122,44 @@ class Resolver:
             )
             return None
         if rel.startswith(("http://", "https://", "~")) or "://" in rel:
-            self.problems.append(doc.problem(("imports", ns), f"{rel!r}: a library is a local file path"))
+            self.problems.append(doc.problem(("imports", ns), f"{shown(rel)}: a library is a local file path"))
+            return None
+        unusable = unusable_path(rel)
+        if unusable is not None:
+            self.problems.append(doc.problem(("imports", ns), f"library {shown(rel)}: {unusable[0]}", unusable[1]))
+            return None
+        if len(chain) >= MAX_IMPORT_DEPTH:
+            head = " → ".join(p.name for p in chain[:3])
+            self.problems.append(
+                doc.problem(
+                    ("imports", ns),
+                    f"imports nest more than {MAX_IMPORT_DEPTH} files deep (the chain starts {head} → …)",
+                    "import the libraries you need from the storyboard itself",
+                )
+            )
             return None
         path = Path(os.path.normpath(doc.path.parent / rel))
-        if (
-            isinstance(scope.model, Library)
-            and not self.store.allow_outside
-            and not inside_folder(path, doc.path.parent)
-        ):
+        try:
+            real = path.resolve()
+            outside = (
+                isinstance(scope.model, Library)
+                and not self.store.allow_outside
+                and not inside_folder(path, doc.path.parent)
+            )
+        except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before Python 3.13)
+            self.problems.append(doc.problem(("imports", ns), f"library {shown(rel)}: {_link_problem(exc)}"))
+            return None
+        if outside:
             # a library (perhaps another studio's) reads only its own folder, as for its assets
             self.problems.append(
                 doc.problem(
                     ("imports", ns),
-                    f"{rel!r} is outside the folder of the library that imports it",
+                    f"{shown(rel)} is outside the folder of the library that imports it",
                     "keep imported libraries beside the library (a shared library may not read other files), "
                     "or pass --allow-outside-assets",
                 )
             )
             return None
-        real = path.resolve()
         if real in chain:
             names = [p.name for p in chain[chain.index(real) :]] + [path.name]
             self.problems.append(doc.problem(("imports", ns), "import cycle: " + " → ".join(names)))
@@ -148,9 +174,9 @@ class Resolver:
             first = exc.problems[0] if len(exc.problems) == 1 else None
             if first is not None and first.line is None:  # about the file as a whole: point at the import
                 text = (
-                    f"library {rel!r} not found"
+                    f"library {shown(rel)} not found"
                     if first.message == "file not found"
-                    else f"library {rel!r}: {first.message}"
+                    else f"library {shown(rel)}: {first.message}"
                 )
                 self.problems.append(doc.problem(("imports", ns), text, first.hint))
             else:
@@ -184,26 +210,58 @@ class Resolver:
 
     # -- assets --------------------------------------------------------------------------
     def _ref(self, scope: Scope, path: tuple[str | int, ...], raw: str) -> AssetRef | None:
+        unusable = unusable_path(raw)
+        if unusable is not None:
+            self.problems.append(scope.doc.problem(path, f"asset {shown(raw)}: {unusable[0]}", unusable[1]))
+            return None
         try:
             return self.store.ref(raw, scope.doc.path)
         except AssetProblem as exc:
             self.problems.append(scope.doc.problem(path, exc.message, exc.hint))
+            return None
+        except (RuntimeError, OSError) as exc:  # a symlink loop, or a file that cannot be read
+            self.problems.append(scope.doc.problem(path, f"asset {shown(raw)}: {_link_problem(exc)}"))
             return None
 
     def _asset(self, scope: Scope, name: str, table: str) -> Asset | None:
         if name in scope.assets:
             return scope.assets[name]
         marker = (id(scope), name)
-        if marker in self._resolving:
-            return None  # reported by the extends check
-        self._resolving.add(marker)
+        if marker in self._resolving or marker in self._too_deep:
+            return None  # reported by the extends check, or as too deep
+        if len(self._resolving) >= MAX_EXTENDS_DEPTH:
+            head = next(iter(self._resolving.values()))
+            self.problems.append(
+                scope.doc.problem(
+                    (table, name),
+                    f"`extends` chains more than {MAX_EXTENDS_DEPTH} assets deep (the chain starts at {head!r})",
+                    "extend the asset that has the images directly",
+                    key=True,
+                )
+            )
+            self._too_deep.update(self._resolving)
+            self._mark_too_deep(scope, name, table)
+            return None
+        self._resolving[marker] = name
         try:
             asset = self._build(scope, name, table)
         finally:
-            self._resolving.discard(marker)
+            del self._resolving[marker]
         if asset is not None:
             scope.assets[name] = asset
         return asset
+
+    def _mark_too_deep(self, scope: Scope, name: str, table: str) -> None:
+        """Mark the rest of a too-deep `extends` chain (lookups only), so it is reported once."""
+        found: tuple[Scope, str, str] | None = (scope, name, table)
+        while found is not None:
+            owner, other, other_table = found
+            marker = (id(owner), other)
+            target = getattr(getattr(owner.model, other_table)[other], "extends", None)
+            if marker in self._too_deep or not target:
+                return
+            self._too_deep.add(marker)
+            found = self.lookup(owner, target)
 
     def _build(self, scope: Scope, name: str, table: str) -> Asset | None:
         kind = _KIND_OF_TABLE[table]
@@ -313,6 +371,22 @@ class Resolver:
         for ns, lib in scope.imports.items():
             names.extend(f"{ns}.{n}" for n in lib.tables)
         return names
+
+
+def unusable_path(raw: str) -> tuple[str, str] | None:
+    """(problem, hint) for a path no file system can open (a NUL, thousands of characters), else None."""
+    if "\0" in raw:
+        return "the path contains a NUL character (\\0)", "remove the escape from the path"
+    if len(raw) > MAX_PATH_CHARS:
+        return f"the path is {len(raw):,} characters long", f"a path has at most {MAX_PATH_CHARS:,} characters"
+    return None
+
+
+def _link_problem(exc: BaseException) -> str:
+    """Words for a path that cannot be followed: a symlink loop or an OS error."""
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+        return "a symlink loop (a link that leads back to itself)"
+    return f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
 
 
 def is_model_tag(name: str) -> bool:

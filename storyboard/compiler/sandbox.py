@@ -2,7 +2,7 @@
 
 jinja's :class:`~jinja2.sandbox.ImmutableSandboxedEnvironment` stops escapes (``__class__``,
 ``__globals__``) and mutation of ``vars`` (``list.append``). On top of it, every place where a
-template can spend time or memory is counted against one :class:`Budget` per render: loop items,
+template can spend time or memory is counted against one :class:`~storyboard.compiler.budget.Budget` per render: loop items,
 calls, filters, tests, operators, comparisons, slices, attribute lookups, output and the text that
 macros and ``{% set %}`` blocks collect. Whatever can *grow* a value (``center``, ``format``, ``%``,
 ``*``, ``+``, ``~``, ``join``, ``replace``, ``indent``, ``wordwrap``, ``batch``, ``str.ljust``, …)
@@ -14,9 +14,7 @@ compared, passed to a filter or a call, or put in a list or a mapping.
 from __future__ import annotations
 
 import operator
-import re
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable
 from functools import update_wrapper
 from typing import Any, cast
 
@@ -26,83 +24,27 @@ from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import LoopContext, Macro
-from jinja2.sandbox import (
-    ImmutableSandboxedEnvironment,
-    SandboxedFormatter,
-    modifies_known_mutable,
-    safe_range,
+from jinja2.sandbox import ImmutableSandboxedEnvironment, modifies_known_mutable, safe_range
+
+from storyboard.compiler.budget import (
+    MAX_INT_BITS,
+    MAX_VALUE_CHARS,
+    Budget,
+    BudgetError,
+    BudgetFormatter,
+    Counted,
+    compare_cost,
+    counted_items,
+    fail_if_undefined,
+    length,
+    percent_size,
+    rendered_size,
+    replace_size,
+    text_size,
+    whole,
+    width_size,
 )
-from jinja2.utils import Namespace
-
 from storyboard.compiler.render import MAX_RENDERED_CHARS
-
-MAX_LOOP_ITEMS = 100_000  # items all the loops of one render may go through together
-MAX_STEPS = 1_000_000  # units of work (one to a few microseconds each) one render may spend
-MAX_VALUE_CHARS = 1_000_000  # one text or list a template may build
-MAX_BUILT_CHARS = 10_000_000  # all the text and list items one render may build together
-MAX_SECONDS = 5.0  # a backstop: no render may run longer, whatever it does
-MAX_TOTAL_SECONDS = 30.0  # nor all the renders of one compilation together
-MAX_INT_BITS = 100_000  # an integer of ~30,000 digits: Python refuses to print longer ones anyway
-
-
-class BudgetError(SecurityError):
-    """A render that went over its budget; ``hint`` says what to change."""
-
-    def __init__(self, message: str, hint: str = "a prompt is a few sentences: check the template's loops"):
-        super().__init__(message)
-        self.hint = hint
-
-
-class Budget:
-    """What one render has spent: loop items, steps of work, characters built, and its deadline."""
-
-    __slots__ = ("items", "steps", "built", "deadline", "_clock_at", "_started", "_spent")
-
-    def __init__(self) -> None:
-        self._spent = 0.0
-        self._started: float | None = None
-        self.reset()
-
-    def reset(self) -> None:
-        """Start a new render (the time of the previous one counts towards :data:`MAX_TOTAL_SECONDS`)."""
-        now = time.monotonic()
-        if self._started is not None:
-            self._spent += now - self._started
-        self._started = now
-        self.items = 0
-        self.steps = 0
-        self.built = 0
-        self.deadline = now + max(0.0, min(MAX_SECONDS, MAX_TOTAL_SECONDS - self._spent))
-        self._clock_at = 0 if self._spent >= MAX_TOTAL_SECONDS else 4096
-
-    def step(self, n: int = 1) -> None:
-        """Spend ``n`` units of work; BudgetError past :data:`MAX_STEPS` or the deadline."""
-        self.steps += n
-        if self.steps > MAX_STEPS:
-            raise BudgetError(f"the prompt's template does more than {MAX_STEPS:,} steps of work")
-        if self.steps >= self._clock_at:
-            self._clock_at = self.steps + 4096
-            if time.monotonic() > self.deadline:
-                raise BudgetError(
-                    f"the prompt's template ran for more than {MAX_SECONDS:g} seconds "
-                    f"(or the storyboard's prompts for more than {MAX_TOTAL_SECONDS:g} together)"
-                )
-
-    def item(self) -> None:
-        """One more loop item."""
-        self.items += 1
-        if self.items > MAX_LOOP_ITEMS:
-            raise BudgetError(f"the prompt's loops run over more than {MAX_LOOP_ITEMS:,} items")
-        self.step()
-
-    def build(self, size: int, what: str) -> None:
-        """About to build a value of ``size`` characters or items; BudgetError if it is too much."""
-        if size > MAX_VALUE_CHARS:
-            raise BudgetError(f"{what} would make {size:,} characters: too much for a prompt")
-        self.built += size
-        if self.built > MAX_BUILT_CHARS:
-            raise BudgetError(f"the prompt's template builds more than {MAX_BUILT_CHARS:,} characters of text")
-        self.step(1 + size // 1000)
 
 
 class Undefined(jinja2.StrictUndefined):
@@ -113,144 +55,6 @@ class Undefined(jinja2.StrictUndefined):
     def __repr__(self) -> str:
         self._fail_with_undefined_error()
         return ""  # pragma: no cover - the line above raises
-
-
-def rendered_size(value: Any, limit: int, budget: Budget | None = None) -> int:
-    """About how many characters ``str(value)`` makes, counting no further than ``limit``.
-
-    Walks containers without building any text; raises the UndefinedError of the first
-    :class:`Undefined` it meets (so a variable hidden in a list is named, not printed).
-    """
-    total = 0
-    visited = 0
-    stack = [value]
-    while stack and total <= limit:
-        v = stack.pop()
-        visited += 1
-        if isinstance(v, str):
-            total += len(v) + 2
-        elif isinstance(v, jinja2.Undefined):
-            v._fail_with_undefined_error()
-        elif isinstance(v, bool) or v is None:
-            total += 5
-        elif isinstance(v, int):
-            total += v.bit_length() // 3 + 2
-        elif isinstance(v, float):
-            total += 24
-        elif isinstance(v, Mapping):
-            total += 2 + 4 * len(v)
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, (list, tuple, set, frozenset)):
-            total += 2 + 2 * len(v)
-            stack.extend(v)
-        elif isinstance(v, Namespace):
-            attrs = getattr(v, "_Namespace__attrs", {})
-            total += 14 + 4 * len(attrs)
-            stack.extend(attrs.values())
-        else:
-            total += 64  # a date, a macro, a loop: short texts
-    if budget is not None:
-        budget.step(1 + visited // 8)
-    return total
-
-
-def _text_size(value: Any, budget: Budget, what: str) -> int:
-    """The size of ``str(value)``; BudgetError before building a text that would be too long."""
-    if isinstance(value, str):
-        return len(value)
-    size = rendered_size(value, MAX_VALUE_CHARS, budget)
-    if size > MAX_VALUE_CHARS:
-        raise BudgetError(f"{what} would make more than {MAX_VALUE_CHARS:,} characters: too much for a prompt")
-    return size
-
-
-def _fail_if_undefined(*values: Any) -> None:
-    for v in values:
-        if isinstance(v, jinja2.Undefined):
-            v._fail_with_undefined_error()
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-_FORMAT_NUMBERS = re.compile(r"\d+")
-_PERCENT_SPEC = re.compile(
-    r"%(?:\((?P<key>[^)]*)\))?[#0\- +]*(?P<width>\*|\d+)?(?:\.(?P<prec>\*|\d+))?[hlL]?(?P<conv>[a-zA-Z%])"
-)
-
-
-def percent_size(fmt: str, args: Any, budget: Budget) -> int:
-    """An upper bound on the length of ``fmt % args`` (printf-style), computed without formatting."""
-    positional = list(args) if isinstance(args, tuple) else [args]
-    mapping = args if isinstance(args, Mapping) else None
-    total = len(fmt)
-    index = 0
-
-    def take() -> Any:
-        nonlocal index
-        value = positional[index] if index < len(positional) else None
-        index += 1
-        return value
-
-    for m in _PERCENT_SPEC.finditer(fmt):
-        budget.step()
-        if m["conv"] == "%":
-            continue
-        width = _int(take()) if m["width"] == "*" else int(m["width"] or 0)
-        prec = _int(take()) if m["prec"] == "*" else int(m["prec"] or 0)
-        if m["key"] is not None and mapping is not None:
-            value = mapping.get(m["key"])
-        else:
-            value = take()
-        total += abs(width) + abs(prec) + _text_size(value, budget, "the % format")
-        if total > MAX_VALUE_CHARS:
-            break
-    return total
-
-
-class _BudgetFormatter(SandboxedFormatter):
-    """``str.format`` in the sandbox, sizing each field before formatting it."""
-
-    def __init__(self, env: PromptEnvironment):
-        super().__init__(env)
-        self.budget = env.budget
-        self.made = 0
-
-    def _add(self, size: int) -> None:
-        self.made += size
-        if self.made > MAX_VALUE_CHARS:
-            raise BudgetError(f"format would make more than {MAX_VALUE_CHARS:,} characters: too much for a prompt")
-        self.budget.step()
-
-    def convert_field(self, value: Any, conversion: str | None) -> Any:
-        if conversion is not None:
-            self._add(_text_size(value, self.budget, "format"))
-        return super().convert_field(value, conversion)
-
-    def format_field(self, value: Any, format_spec: str) -> Any:
-        widths = sum(int(n) for n in _FORMAT_NUMBERS.findall(format_spec)) if format_spec else 0
-        self._add(widths + _text_size(value, self.budget, "format"))
-        return super().format_field(value, format_spec)
-
-
-class _Counted:
-    """An iterable whose every item is a loop item of the budget (``len`` kept for ``loop.length``)."""
-
-    __slots__ = ("_iterable", "_budget")
-
-    def __init__(self, iterable: Iterable[Any], budget: Budget):
-        self._iterable, self._budget = iterable, budget
-
-    def __iter__(self) -> Iterator[Any]:
-        budget = self._budget
-        for item in self._iterable:
-            budget.item()
-            yield item
-
-    def __len__(self) -> int:
-        return len(self._iterable)  # type: ignore[arg-type]
 
 
 class _PromptCodeGenerator(CodeGenerator):
@@ -345,10 +149,6 @@ _UNDEFINED_TESTS = frozenset({"defined", "undefined"})
 _REMOVED_FILTERS = ("random",)  # a different prompt (and cache key) at each compile
 
 
-def _width_size(value: Any, width: Any, budget: Budget, what: str) -> None:
-    budget.build(max(_text_size(value, budget, what), _int(width)), what)
-
-
 class PromptEnvironment(ImmutableSandboxedEnvironment):
     """The prompt sandbox; ``budget`` is reset by the renderer before each render."""
 
@@ -391,7 +191,7 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         """``a ~ b``: sized before it is joined."""
         size = 0
         for p in pieces:
-            size += _text_size(p, self.budget, "joining with ~")
+            size += text_size(p, self.budget, "joining with ~")
         self.budget.build(size, "joining with ~")
         return "".join(map(str, pieces))
 
@@ -400,7 +200,7 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         """The iterable of a ``{% for %}``, its items counted."""
         if isinstance(iterable, jinja2.Undefined):
             return iterable  # iterating it fails with its own message
-        return _Counted(iterable, self.budget)
+        return Counted(iterable, self.budget)
 
     def sb_compare(self, first: Any, *rest: Any) -> Any:
         """``a == b``, ``a in b``, ``a < b < c``: charged by the size of what is compared."""
@@ -408,7 +208,7 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         result: Any = True
         for i in range(0, len(rest), 2):
             op, right = rest[i], rest[i + 1]
-            self.budget.step(1 + _compare_cost(left) + _compare_cost(right))
+            self.budget.step(1 + compare_cost(left) + compare_cost(right))
             result = _COMPARE[op](left, right)
             if not result:
                 return result
@@ -418,14 +218,14 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
     def sb_items(self, value: Any) -> Any:
         """A list, tuple or dict literal: an Undefined element fails here, not later as text."""
         items = value.values() if isinstance(value, dict) else value
-        _fail_if_undefined(*items)
+        fail_if_undefined(*items)
         if isinstance(value, dict):
-            _fail_if_undefined(*value.keys())
+            fail_if_undefined(*value.keys())
         self.budget.step(1 + len(value) // 8)
         return value
 
     def _range(self, *args: Any) -> range:
-        _fail_if_undefined(*args)
+        fail_if_undefined(*args)
         return safe_range(*args)  # jinja's own limit on one range; its items count when looped over
 
     # -- attributes, items, calls ---------------------------------------------------------
@@ -454,7 +254,7 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
 
     def getitem(self, obj: Any, argument: Any) -> Any:
         if isinstance(argument, slice) and hasattr(obj, "__len__"):
-            _fail_if_undefined(obj, argument.start, argument.stop, argument.step)
+            fail_if_undefined(obj, argument.start, argument.stop, argument.step)
             self.budget.build(len(range(*argument.indices(len(obj)))), "the slice")
         else:
             self.budget.step()
@@ -473,7 +273,7 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
                 if kwargs or len(args) != 1:
                     raise TypeError("format_map() takes exactly one argument")
                 kwargs, args = args[0], ()
-            made = _BudgetFormatter(env).vformat(f_self, args, kwargs)
+            made = BudgetFormatter(env).vformat(f_self, args, kwargs)
             env.budget.build(len(made), "format")
             return type(f_self)(made)
 
@@ -485,7 +285,7 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         if isinstance(__obj, LoopContext) and args:  # a recursive loop: loop(children)
             args = (__self.sb_loop(args[0]), *args[1:])
         elif not isinstance(__obj, Macro):  # a macro may test `is defined`; Python code may not
-            _fail_if_undefined(*args, *kwargs.values())
+            fail_if_undefined(*args, *kwargs.values())
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str):
             args = __self._check_str_method(owner, getattr(__obj, "__name__", ""), args)
@@ -499,15 +299,15 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         budget = self.budget
         budget.step(1 + len(s) // 1000)
         if name in ("center", "ljust", "rjust", "zfill"):
-            budget.build(max(len(s), _int(args[0]) if args else 0), f"str.{name}")
+            budget.build(max(len(s), whole(args[0]) if args else 0), f"str.{name}")
         elif name == "expandtabs":
-            tab = _int(args[0]) if args else 8
+            tab = whole(args[0]) if args else 8
             budget.build(len(s) + s.count("\t") * tab, "str.expandtabs")
         elif name == "replace" and len(args) >= 2:
-            budget.build(_replace_size(s, args[0], args[1], args[2] if len(args) > 2 else -1), "str.replace")
+            budget.build(replace_size(s, args[0], args[1], args[2] if len(args) > 2 else -1), "str.replace")
         elif name == "join" and args:
-            items = list(_counted_items(args[0], budget))
-            budget.build(sum(_text_size(i, budget, "str.join") for i in items) + len(s) * len(items), "str.join")
+            items = list(counted_items(args[0], budget))
+            budget.build(sum(text_size(i, budget, "str.join") for i in items) + len(s) * len(items), "str.join")
             return (items, *args[1:])
         else:
             budget.build(len(s), f"str.{name}")  # the other methods make at most a few times their text
@@ -515,7 +315,7 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
 
     # -- operators --------------------------------------------------------------------------
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        _fail_if_undefined(left, right)
+        fail_if_undefined(left, right)
         budget = self.budget
         budget.step()
         if operator == "**":
@@ -556,12 +356,12 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
             value = args[offset] if len(args) > offset else None
             rest = args[offset + 1 :]
             if name not in _UNDEFINED_OK:
-                _fail_if_undefined(value)
-            _fail_if_undefined(*rest, *kwargs.values())
+                fail_if_undefined(value)
+            fail_if_undefined(*rest, *kwargs.values())
             # filters over containers run Python code per item; text filters run at C speed
-            budget.step(1 + (len(value) // 1000 if isinstance(value, str) else 2 * _len(value)))
+            budget.step(1 + (len(value) // 1000 if isinstance(value, str) else 2 * length(value)))
             if name not in _CONTAINER_FILTERS and not isinstance(value, (str, int, float)):
-                _text_size(value, budget, f"the {name} filter")
+                text_size(value, budget, f"the {name} filter")
             env._check_filter(name, value, rest, kwargs)
             result = func(*args, **kwargs)
             if isinstance(result, (str, list, tuple, dict)):
@@ -580,28 +380,28 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
 
         text = value if isinstance(value, str) else None
         if name == "center":
-            _width_size(value, arg(0, "width", 80), budget, "the center filter")
+            width_size(value, arg(0, "width", 80), budget, "the center filter")
         elif name == "format" and text is not None:
             budget.build(percent_size(text, kwargs or args, budget), "the format filter")
         elif name == "indent" and text is not None:
             width = arg(0, "width", 4)
-            pad = len(width) if isinstance(width, str) else _int(width)
+            pad = len(width) if isinstance(width, str) else whole(width)
             budget.build(len(text) + (text.count("\n") + 2) * pad, "the indent filter")
         elif name == "wordwrap" and text is not None:
-            width = max(1, _int(arg(0, "width", 79)))
+            width = max(1, whole(arg(0, "width", 79)))
             wrap = arg(2, "wrapstring") or "\n"
             lines = len(text) // width + text.count("\n") + 1
             budget.step(len(text) // 10)  # textwrap is Python code
             budget.build(len(text) + lines * len(str(wrap)), "the wordwrap filter")
         elif name == "replace" and text is not None:
-            budget.build(_replace_size(text, arg(0, "old", ""), arg(1, "new", ""), arg(2, "count")), "replace")
+            budget.build(replace_size(text, arg(0, "old", ""), arg(1, "new", ""), arg(2, "count")), "replace")
         elif name == "truncate" and text is not None:
             budget.build(len(text) + len(str(arg(2, "end", "..."))), "the truncate filter")
         elif name == "batch":
             if arg(1, "fill_with") is not None:
-                budget.build(max(0, _int(arg(0, "linecount"))), "the batch filter")
+                budget.build(max(0, whole(arg(0, "linecount"))), "the batch filter")
         elif name == "slice":
-            budget.build(max(0, _int(arg(0, "slices"))) + _len(value), "the slice filter")
+            budget.build(max(0, whole(arg(0, "slices"))) + length(value), "the slice filter")
         elif name == "urlize" and text is not None:
             extra = len(str(arg(3, "target") or "")) + len(str(arg(4, "rel") or "")) + 60
             budget.build(len(text) * 2 + (text.count(".") + 1) * extra, "the urlize filter")
@@ -610,13 +410,13 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         budget = self.budget
         if attribute is not None:
             get = jinja2.filters.make_attrgetter(self, attribute)
-            items = [get(x) for x in _counted_items(value, budget)]
+            items = [get(x) for x in counted_items(value, budget)]
         else:
-            items = list(_counted_items(value, budget))
+            items = list(counted_items(value, budget))
         sep = str(d)
         size = len(sep) * max(0, len(items) - 1)
         for item in items:
-            size += _text_size(item, budget, "the join filter")
+            size += text_size(item, budget, "the join filter")
             if size > MAX_VALUE_CHARS:
                 break
         budget.build(size, "the join filter")
@@ -625,7 +425,7 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
     def _sum_filter(self, iterable: Any, attribute: str | int | None = None, start: Any = 0) -> Any:
         get = jinja2.filters.make_attrgetter(self, attribute) if attribute is not None else None
         total = start
-        for item in _counted_items(iterable, self.budget):
+        for item in counted_items(iterable, self.budget):
             value = get(item) if get is not None else item
             if not isinstance(value, (int, float)) or not isinstance(total, (int, float)):
                 raise TypeError("sum adds numbers; to put texts together use join")
@@ -639,41 +439,9 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         def guarded(*args: Any, **kwargs: Any) -> Any:
             value = args[offset] if len(args) > offset else None
             if name not in _UNDEFINED_TESTS:
-                _fail_if_undefined(value)
-            _fail_if_undefined(*args[offset + 1 :], *kwargs.values())
-            env.budget.step(1 + sum(_len(a) for a in args[offset:]) // 1000)
+                fail_if_undefined(value)
+            fail_if_undefined(*args[offset + 1 :], *kwargs.values())
+            env.budget.step(1 + sum(length(a) for a in args[offset:]) // 1000)
             return func(*args, **kwargs)
 
         return update_wrapper(guarded, func)
-
-
-def _len(value: Any) -> int:
-    """``len(value)`` for what has one (texts, lists, mappings), else 0; never iterates."""
-    try:
-        return len(value) if isinstance(value, (str, list, tuple, dict, set, frozenset, range)) else 0
-    except OverflowError:  # pragma: no cover - a range too long for len(); safe_range refuses those
-        return MAX_VALUE_CHARS + 1
-
-
-def _compare_cost(value: Any) -> int:
-    """Steps to compare with ``value``: texts compare at C speed, containers item by item."""
-    return len(value) // 1000 if isinstance(value, str) else _len(value) // 50
-
-
-def _counted_items(iterable: Any, budget: Budget) -> Iterator[Any]:
-    """The items of a filter's input, a step each, stopping past :data:`MAX_VALUE_CHARS` items."""
-    _fail_if_undefined(iterable)
-    for n, item in enumerate(iterable):
-        if n >= MAX_VALUE_CHARS:
-            raise BudgetError(f"more than {MAX_VALUE_CHARS:,} items: too much for a prompt")
-        budget.step()
-        yield item
-
-
-def _replace_size(text: str, old: Any, new: Any, count: Any) -> int:
-    """An upper bound on the length of ``text.replace(old, new, count)``."""
-    old, new = str(old), str(new)
-    hits = text.count(old) if old else len(text) + 1
-    if isinstance(count, int) and count >= 0:
-        hits = min(hits, count)
-    return len(text) + hits * max(0, len(new) - len(old))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 IDENT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 QUALNAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
@@ -18,6 +19,17 @@ Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
 QualName = Annotated[str, StringConstraints(pattern=QUALNAME_PATTERN)]
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 Duration = Annotated[int, Field(strict=True, ge=3, le=10, description="seconds, an integer 3..10")]
+
+
+def _exactly_one(value: Any) -> Any:
+    """``version`` is the integer 1: not ``yes`` (YAML 1.1's true, equal to 1) nor ``1.0``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": "1"})
+    return value
+
+
+Version = Annotated[Literal[1], BeforeValidator(_exactly_one)]
+ModelName = Annotated[str, StringConstraints(min_length=1)]
 AssetPath = Annotated[
     str,
     StringConstraints(min_length=1),
@@ -33,7 +45,7 @@ class TransitionSpec(_Model):
     """A transition with a duration."""
 
     type: Literal["cut", "crossfade", "fade"]
-    duration: Annotated[float, Field(ge=0, le=5)] = 0.5
+    duration: Annotated[float, Field(strict=True, ge=0, le=5)] = 0.5
 
 
 TransitionField = Literal["cut", "crossfade", "fade"] | TransitionSpec
@@ -74,7 +86,7 @@ class Shot(_Model):
     duration: Duration | None = None
     aspect_ratio: AspectRatio | None = None
     transition: TransitionField | None = Field(None, description="how the film passes into this shot")
-    model: str | None = Field(None, description="another model for this shot")
+    model: ModelName | None = Field(None, description="another model for this shot")
     notes: str | None = Field(None, description="free text for the board; not sent to the model")
 
 
@@ -96,9 +108,9 @@ class _Assets(_Model):
 class Storyboard(_Assets):
     """A storyboard file."""
 
-    version: Literal[1]
+    version: Version
     title: str
-    model: str = DEFAULT_MODEL
+    model: ModelName = DEFAULT_MODEL
     defaults: Defaults = Field(default_factory=Defaults)
     vars: dict[Ident, Any] = Field(default_factory=dict)
     shots: Annotated[tuple[Shot, ...], Field(min_length=1)]
@@ -108,7 +120,7 @@ class Storyboard(_Assets):
 class Library(_Assets):
     """A library file: reusable assets, no shots, no film."""
 
-    version: Literal[1]
+    version: Version
     title: str | None = None
     description: str | None = None
 

@@ -13,14 +13,15 @@ from pydantic import BaseModel, ValidationError
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails  # pydantic's own error type (pydantic_core comes with pydantic)
 
-from storyboard.compiler.load import Document, PathT
-from storyboard.compiler.spec import IDENT_PATTERN, Library, Storyboard
+from storyboard.compiler.load import Document, PathT, shown
+from storyboard.compiler.spec import DEFAULT_MODEL, IDENT_PATTERN, Library, Storyboard
 from storyboard.errors import InputError, Problem
 from storyboard.util import did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
 
 _NAME_HINT = "names use letters, digits and _, and do not start with a digit (e.g. old_mira)"
+_BOOL_HINT = "YAML reads yes, no, on, off, true and false as true/false: write the number"
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -80,30 +81,33 @@ def _describe(err: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
         return f"unknown field {field!r}", hint, True
     if kind == "missing":
         return f"missing required field {field!r}", None, False
+    bool_hint = _BOOL_HINT if isinstance(inp, bool) else None
     if kind == "string_pattern_mismatch":
         pattern = err.get("ctx", {}).get("pattern", "")
         if field == "[key]" or pattern == IDENT_PATTERN:
-            return f"{inp!r} is not a valid name", _NAME_HINT, field == "[key]"
+            return f"{shown(inp)} is not a valid name", _NAME_HINT, field == "[key]"
         if "mp4" in pattern:
             return (
-                f"{inp!r} must be a file name ending in .mp4",
+                f"{shown(inp)} must be a file name ending in .mp4",
                 "no folders: the film is written to the build folder",
                 False,
             )
         return (
-            f"{inp!r} is not a valid name or reference",
+            f"{shown(inp)} is not a valid name or reference",
             "write a name (mira) or a namespaced name (cast.mira)",
             False,
         )
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
-        return f"{inp!r} is not allowed here; expected {expected}", None, False
+        return f"{shown(inp)} is not allowed here; expected {expected}", bool_hint, False
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return f"{inp!r} is out of range: {err['msg'].lower()}", None, False
+        return f"{shown(inp)} is out of range: {err['msg'].lower()}", None, False
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"{inp!r} must be a whole number", None, False
+        return f"{shown(inp)} must be a whole number", bool_hint, False
+    if kind in ("float_type", "float_parsing"):
+        return f"{shown(inp)} must be a number of seconds", bool_hint, False
     if kind in ("string_type",):
-        return f"expected text, got {type(inp).__name__} {inp!r}", None, False
+        return f"expected text, got {type(inp).__name__} {shown(inp)}", None, False
     if kind in ("dict_type", "model_type", "model_attributes_type"):
         return f"expected a mapping (name: value), got {type(inp).__name__}", None, False
     if kind in ("tuple_type", "list_type"):
@@ -111,6 +115,12 @@ def _describe(err: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
     if kind == "too_short":
         return f"{field or 'this'} must not be empty", None, False
     if kind == "string_too_short":
+        if field == "model":
+            return (
+                "model must not be empty",
+                f"remove the `model:` line to use the default model ({DEFAULT_MODEL}), or name one",
+                False,
+            )
         return "must not be empty", None, False
     return err["msg"], None, False
 

@@ -152,7 +152,7 @@ CASES: dict[str, tuple[str | None, str]] = {
     "jinja_list_loops.yaml": (None, "loops run over more than 100,000 items"),
     "jinja_loop_filter.yaml": (None, "loops run over more than 100,000 items"),
     "jinja_macro_recursion.yaml": (None, "the prompt's template"),  # steps, or time on a loaded machine
-    "jinja_macro_infinite.yaml": (None, "call themselves too deeply"),
+    "jinja_macro_infinite.yaml": (None, "calls itself too deeply"),
     "jinja_sort_in_loop.yaml": (None, "the prompt's template"),
     # prompts: memory, sized before it is built
     "jinja_center_bomb.yaml": (None, "the center filter would make 1,000,000,000 characters"),
@@ -180,6 +180,20 @@ CASES: dict[str, tuple[str | None, str]] = {
     "jinja_mutate_var_update.yaml": (None, "prompts cannot change variables: 'update' would change a dict"),
     "jinja_mutate_shot_fields.yaml": (None, "prompts cannot change variables: 'update' would change a dict"),
     "jinja_random_filter.yaml": (None, "No filter named 'random'"),
+    # strict values: nothing silently means something else
+    "model_empty.yaml": (None, "model must not be empty"),
+    "shot_model_empty.yaml": (None, "model must not be empty"),
+    "version_yes.yaml": (None, "True is not allowed here; expected 1"),
+    "version_float.yaml": (None, "1.0 is not allowed here; expected 1"),
+    "duration_yes.yaml": (None, "True must be a whole number"),
+    "transition_duration_text.yaml": (None, "'0.5' must be a number of seconds"),
+    "transition_duration_yes.yaml": (None, "True must be a number of seconds"),
+    "yaml11_key_inf.yaml": (None, "'.inf' is not a valid name"),
+    "yaml11_key_on.yaml": (None, "did you mean @on?"),
+    # paths no file system can open
+    "asset_path_nul.yaml": (None, "the path contains a NUL character"),
+    "import_path_nul.yaml": (None, "the path contains a NUL character"),
+    "asset_path_huge.yaml": (None, "the path is 5,011 characters long"),
 }
 
 # generated into the temp folder by make_generated(): name → (file named, key word)
@@ -192,6 +206,11 @@ GENERATED: dict[str, tuple[str | None, str]] = {
     "gen_control_junk.yaml": (None, "unacceptable character"),
     "gen_symlink_outside.yaml": (None, "points outside the folder"),
     "gen_png_as_storyboard.yaml": (None, "not UTF-8 text"),
+    "gen_symlink_loop_asset.yaml": (None, "a symlink loop"),
+    "gen_symlink_loop_import.yaml": (None, "a symlink loop"),
+    "gen_deep_imports.yaml": (os.path.join("lib", "deep", "deep30.yaml"), "imports nest more than 32 files deep"),
+    "gen_deep_extends.yaml": (None, "`extends` chains more than 64 assets deep (the chain starts at 'c0')"),
+    "gen_huge_wrong_type.yaml": (None, "… (5,000,001 characters) must be a whole number"),
 }
 
 # run as real subprocesses too (besides every generated case): one of each family
@@ -240,6 +259,32 @@ def make_generated(root: Path) -> None:
     (root / "assets" / "link.png").symlink_to(outside)
     (root / "gen_symlink_outside.yaml").write_text(
         header.replace("assets/grey.png", "assets/link.png") + "shots:\n  - id: a\n    prompt: x\n", encoding="utf-8"
+    )
+    shot = "shots:\n  - id: a\n    prompt: x\n"
+    (root / "assets" / "loop.png").symlink_to("loop.png")  # a link to itself
+    (root / "gen_symlink_loop_asset.yaml").write_text(
+        header.replace("assets/grey.png", "assets/loop.png") + shot, encoding="utf-8"
+    )
+    (root / "lib" / "loop_a.yaml").symlink_to("loop_b.yaml")
+    (root / "lib" / "loop_b.yaml").symlink_to("loop_a.yaml")
+    (root / "gen_symlink_loop_import.yaml").write_text(
+        header.replace("title: Corpus\n", "title: Corpus\nimports:\n  loop: lib/loop_a.yaml\n") + shot,
+        encoding="utf-8",
+    )
+    deep = root / "lib" / "deep"  # a chain of 1,000 libraries, each importing the next
+    deep.mkdir()
+    for i in range(1000):
+        (deep / f"deep{i}.yaml").write_text(f"version: 1\nimports:\n  next: deep{i + 1}.yaml\n", encoding="utf-8")
+    (root / "gen_deep_imports.yaml").write_text(
+        header.replace("title: Corpus\n", "title: Corpus\nimports:\n  deep: lib/deep/deep0.yaml\n") + shot,
+        encoding="utf-8",
+    )
+    chain = "".join(f"  c{i}: {{extends: c{i + 1}}}\n" for i in range(1000)) + "  c1000: {image: assets/red.png}\n"
+    (root / "gen_deep_extends.yaml").write_text(
+        header.replace("characters:\n", "characters:\n" + chain) + shot, encoding="utf-8"
+    )
+    (root / "gen_huge_wrong_type.yaml").write_text(
+        header + "shots:\n  - id: a\n    duration: " + "9" * 5_000_000 + "x\n    prompt: x\n", encoding="utf-8"
     )
 
 

@@ -57,13 +57,13 @@ def refused(template: str) -> str:
         ("{% for x in cast*50000 %}{% for y in cast*50000 %}{% endfor %}{% endfor %}", "loops run over more than"),
         ("{% for k in looks %}{% for x in a %}{% for y in a %}{% endfor %}{% endfor %}{% endfor %}", "loops run"),
         ("{% for x in a %}{% for y in a if false %}{% endfor %}{% endfor %}", "loops run over more than"),
-        ("{% for x in [[1]] recursive %}{{ loop([x]) }}{% endfor %}", "call themselves too deeply"),
-        ("{% for x in [a|list] recursive %}{{ loop([x]) }}{% endfor %}", "call themselves too deeply"),
+        ("{% for x in [[1]] recursive %}{{ loop([x]) }}{% endfor %}", "calls itself too deeply"),
+        ("{% for x in [a|list] recursive %}{{ loop([x]) }}{% endfor %}", "calls itself too deeply"),
         (
             "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}{% endmacro %}{{ f(40) }}",
             "the prompt's template",
         ),
-        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "call themselves too deeply"),
+        ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "calls itself too deeply"),
         ("{% for i in range(100000) %}{% set x = (a[:1000]|list)|sort %}{% endfor %}", "the prompt's template"),
         ("{% for i in range(100000) %}{% set x = 'q' in (a[:5000]|list) %}{% endfor %}", "the prompt's template"),
         ("{% for i in range(100000) %}{% set x = a == a ~ '' %}{% endfor %}", "characters of text"),
@@ -164,6 +164,7 @@ def test_memory_bombs_never_allocate_their_gigabytes() -> None:
 # -- real prompts are untouched ------------------------------------------------------------------
 
 REAL_PROMPTS = [
+    "{{ true }} {{ false }} {{ True }} {{ none is none }}",  # jinja's constants: the fast path used to look them up
     "{{ lens|upper }}, {{ cast|join(', ') }}",
     "{% for c in cast %}{{ loop.index }}. {{ c|title }}{% if not loop.last %}; {% endif %}{% endfor %}",
     "{{ looks.mira }} and {{ looks['ferryman'] }}; {{ looks|dictsort|first|join('=') }}",
