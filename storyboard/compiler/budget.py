@@ -46,16 +46,21 @@ class Budget:
         self.reset()
 
     def reset(self) -> None:
-        """Start a new render (the time of the previous one counts towards :data:`MAX_TOTAL_SECONDS`)."""
+        """Start a new render: fresh counters, and a deadline within what is left of the total time."""
+        self.finish()
         now = time.monotonic()
-        if self._started is not None:
-            self._spent += now - self._started
         self._started = now
         self.items = 0
         self.steps = 0
         self.built = 0
         self.deadline = now + max(0.0, min(MAX_SECONDS, MAX_TOTAL_SECONDS - self._spent))
         self._clock_at = 0 if self._spent >= MAX_TOTAL_SECONDS else 4096
+
+    def finish(self) -> None:
+        """The render is over: the time it took counts towards :data:`MAX_TOTAL_SECONDS`."""
+        if self._started is not None:
+            self._spent += time.monotonic() - self._started
+            self._started = None
 
     def step(self, n: int = 1) -> None:
         """Spend ``n`` units of work; BudgetError past :data:`MAX_STEPS` or the deadline."""

@@ -140,6 +140,8 @@ class Renderer:
             ) from None
         except Exception as exc:  # a filter or test failing on the user's data
             raise PromptError([(f"the prompt template failed: {exc.__class__.__name__}: {exc}", None)]) from None
+        finally:
+            budget.finish()  # only the time spent rendering counts towards the storyboard's total
 
 
 def _var_hint(name: str, context: dict[str, Any]) -> str:

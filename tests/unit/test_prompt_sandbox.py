@@ -327,3 +327,17 @@ def test_keys_do_not_depend_on_shot_order(order_project: Path, order: list[int])
         return {s.id: (s.prompt, s.key) for s in compile_file(path).shots}
 
     assert keys(order) == keys(sorted(order))
+
+
+def test_the_storyboard_time_budget_is_shared_by_every_render() -> None:
+    """A render after MAX_TOTAL_SECONDS of rendering fails at its first step, whatever it does."""
+    from storyboard.compiler.budget import MAX_TOTAL_SECONDS, Budget, BudgetError
+
+    budget = Budget()
+    budget.reset()
+    budget.step()
+    budget._spent = MAX_TOTAL_SECONDS  # as if the storyboard's earlier prompts had used all of it
+    budget.finish()
+    budget.reset()
+    with pytest.raises(BudgetError, match="more than 30 together"):
+        budget.step()
