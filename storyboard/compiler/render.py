@@ -31,6 +31,7 @@ class PromptError(Exception):
 
 
 MAX_RENDERED_CHARS = 100_000  # far beyond any real prompt; stops a template that multiplies text
+MAX_TEMPLATE_CHARS = 10_000  # a template's own text: jinja takes about a second to compile 70,000 characters
 
 
 class Renderer:
@@ -85,6 +86,16 @@ class Renderer:
         from storyboard.compiler import sandbox  # imports jinja: only for prompts that need it
         from storyboard.compiler.budget import BudgetError
 
+        if len(source) > MAX_TEMPLATE_CHARS:
+            raise PromptError(
+                [
+                    (
+                        f"the prompt is a template of {len(source):,} characters, over the limit of "
+                        f"{MAX_TEMPLATE_CHARS:,}",
+                        "a prompt is a few sentences: put long shared text in `vars`",
+                    )
+                ]
+            )
         if self._env is None:
             self._env = sandbox.PromptEnvironment()
         budget = self._env.budget

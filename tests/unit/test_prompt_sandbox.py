@@ -341,3 +341,9 @@ def test_the_storyboard_time_budget_is_shared_by_every_render() -> None:
     budget.reset()
     with pytest.raises(BudgetError, match="more than 30 together"):
         budget.step()
+
+
+def test_a_template_over_10000_characters_is_refused_before_jinja_compiles_it() -> None:
+    assert "a template of 70,000 characters" in refused("{{ 1 }}" * 10_000)
+    assert render("{{ 1 }}" * 1_000) == "1" * 1_000  # 7,000 characters: fine
+    assert Renderer().render("plain " * 5_000, {}) == "plain " * 5_000  # no template: no limit here
