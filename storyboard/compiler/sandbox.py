@@ -427,6 +427,7 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         total = start
         for item in counted_items(iterable, self.budget):
             value = get(item) if get is not None else item
+            fail_if_undefined(value)
             if not isinstance(value, (int, float)) or not isinstance(total, (int, float)):
                 raise TypeError("sum adds numbers; to put texts together use join")
             total = total + value

@@ -239,6 +239,10 @@ def test_an_undefined_variable_fails_wherever_it_is_used(template: str) -> None:
         "{{ [looks.nope] }}",
         "{{ {'k': shot.nope} }}",
         "{{ cast|map(attribute='nope')|first }}",
+        "{{ cast|sum(attribute='nope') }}",
+        "{{ cast|sort(attribute='nope') }}",
+        "{{ cast|unique(attribute='nope')|list }}",
+        "{{ cast|selectattr('nope')|list }}",
     ],
 )
 def test_undefined_attributes_fail_inside_containers_and_filters(template: str) -> None:
