@@ -97,6 +97,8 @@ def _describe(err: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
             "write a name (mira) or a namespaced name (cast.mira)",
             False,
         )
+    if kind == "value_error":  # our own validators' words (spec.py)
+        return str(err.get("ctx", {}).get("error", err["msg"])), bool_hint, False
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         return f"{shown(inp)} is not allowed here; expected {expected}", bool_hint, False
