@@ -155,6 +155,9 @@ class FilmPlan:
 
     output: str  # file name inside the build directory
     transition: Transition = field(default_factory=Transition)  # the default between shots
+    loudness: float = -14.0  # integrated loudness target of the mix, LUFS
+    true_peak: float = -1.0  # true-peak ceiling, dBTP
+    subtitles: bool = True  # SRT and WebVTT beside the film, a subtitle track in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +170,7 @@ class Plan:
     shots: tuple[ShotPlan, ...]
     film: FilmPlan
     version: int = PLAN_VERSION
+    audio: tuple[AudioPlan, ...] = ()  # lines, effects and music cues, in storyboard order
 
     def shot(self, shot_id: str) -> ShotPlan:
         """The shot with this id (KeyError if none)."""
@@ -194,7 +198,7 @@ class Plan:
             return self._to_json()
 
     def _to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "version": self.version,
             "title": self.title,
             "shots": [
@@ -208,6 +212,9 @@ class Plan:
                 for s in self.shots
             ],
         }
+        if self.audio:  # a silent film's plan is unchanged
+            data["audio"] = [a.to_json() for a in self.audio]
+        return data
 
 
 @contextlib.contextmanager
@@ -261,3 +268,106 @@ def shot_key(
         "upstream": sorted(upstream_keys.values()),
     }
     return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+# -- sound -------------------------------------------------------------------------------------
+
+AudioKind = Literal["line", "sfx", "music"]
+
+
+@dataclass(frozen=True, slots=True)
+class VoicePlan:
+    """A resolved voice: what fal speaks with and what the offline preview speaks with."""
+
+    name: str  # the voice's name as declared (or "<character>" for a voice a character carries)
+    fal: str  # the ElevenLabs voice
+    preview: str  # the eSpeak NG voice
+    stability: float = 0.5
+    rate: int = 165  # the preview's words per minute
+
+
+@dataclass(frozen=True, slots=True)
+class AudioPlan:
+    """One line, effect or music cue: a node of the build graph with its own cache key.
+
+    Generated when ``file`` is None (through ``endpoint``); an author's file is only mixed. The
+    key covers what the sound is made of (kind, endpoint, text, voice, length, settings), not
+    where it is placed or how loud it plays: moving a line or changing its level remixes, it
+    does not regenerate.
+    """
+
+    id: str  # "<shot>.line1", "<shot>.sfx1", "music1"
+    kind: AudioKind
+    endpoint: str  # the audio endpoint ("" for a file)
+    text: str  # the words spoken, or the prompt ("" for a file)
+    key: str
+    shot: str | None = None  # the shot a line or effect belongs to
+    speaker: str | None = None  # the name written in the line
+    voice: VoicePlan | None = None
+    file: AssetRef | None = None
+    seconds: float | None = None  # length to generate (effects and music)
+    offset: float = 0.0  # seconds from the start of the shot (lines, effects)
+    level: float = 0.0  # dB in the mix
+    start: str | float = 0.0  # music: a shot id or seconds into the film
+    end: str | float | None = None  # music: a shot id (its end), seconds, or None for the film's end
+    fade_in: float = 0.0
+    fade_out: float = 0.0
+    duck: float = 0.0  # music: dB it dips under speech
+    instrumental: bool = True
+    location: SourceLocation | None = None
+
+    @property
+    def generated(self) -> bool:
+        """True when a backend makes this sound (not an author's file)."""
+        return self.file is None
+
+    def request(self) -> dict[str, Any]:
+        """The request body for the audio endpoint (see docs/sound.md)."""
+        if self.kind == "line":
+            assert self.voice is not None
+            return {"text": self.text, "voice": self.voice.fal, "stability": self.voice.stability, "timestamps": True}
+        if self.kind == "sfx":
+            return {"text": self.text, "duration_seconds": self.seconds}
+        return {
+            "prompt": self.text,
+            "music_length_ms": int(round((self.seconds or 0) * 1000)),
+            "force_instrumental": self.instrumental,
+        }
+
+    def inputs(self) -> dict[str, Any]:
+        """What the sound is made of, for explaining staleness and for its key."""
+        data: dict[str, Any] = {"kind": self.kind, "endpoint": self.endpoint}
+        if self.file is not None:
+            data["file"] = f"sha256:{self.file.sha256}"
+            return data
+        data["request"] = self.request()
+        if self.voice is not None:
+            data["preview_voice"] = {"voice": self.voice.preview, "rate": self.voice.rate}
+        return data
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry of ``storyboard compile --json``'s ``audio`` list."""
+        data: dict[str, Any] = {"id": self.id, "kind": self.kind, "key": self.key}
+        if self.shot is not None:
+            data["shot"] = self.shot
+        if self.file is not None:
+            data["file"] = self.file.display
+        else:
+            data["endpoint"] = self.endpoint
+            data["request"] = self.request()
+        if self.speaker is not None:
+            data["speaker"] = self.speaker
+        placement: dict[str, Any] = {"level": self.level}
+        if self.kind == "music":
+            placement.update(
+                start=self.start, end=self.end, fade_in=self.fade_in, fade_out=self.fade_out, duck=self.duck
+            )
+        else:
+            placement["offset"] = self.offset
+        data["mix"] = placement
+        return data
+
+
+def audio_key(audio: AudioPlan) -> str:
+    """sha256 over what a sound is made of (see :meth:`AudioPlan.inputs`)."""
+    return hashlib.sha256(canonical_json(audio.inputs())).hexdigest()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storyboard.plan import AssetRef, Plan, ShotPlan
+from storyboard.plan import AssetRef, AudioPlan, Plan, ShotPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +42,24 @@ class ShotJob:
     def local(self, ref: AssetRef) -> Path | None:
         """The local file behind an asset, or None for a URL."""
         return self.local_files.get(ref)
+
+
+@dataclass(slots=True)
+class AudioJob:
+    """Everything a backend needs to generate one line, effect or music cue."""
+
+    audio: AudioPlan
+    dest: Path  # write the sound here, in any format ffmpeg reads (the executor converts and checks it)
+    state_dir: Path
+    progress: ProgressSink = lambda _p: None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    force: bool = False
+    words: list[tuple[str, float, float]] = field(default_factory=list)  # per-word (text, start s, end s), if known
+
+    @property
+    def id(self) -> str:
+        """The sound's id, as progress events name it."""
+        return self.audio.id
 
 
 class Backend:
@@ -86,6 +104,9 @@ class _DuckBackend(Backend):
         self._prepare: Callable[[Plan, list[ShotPlan], Path], None] | None = getattr(inner, "prepare", None)
         self._committed: Callable[[ShotJob], None] | None = getattr(inner, "committed", None)
         self._close: Callable[[], None] | None = getattr(inner, "close", None)
+        sound = getattr(inner, "generate_audio", None)
+        if sound is not None:  # optional: a backend that makes sound (see the note at the end)
+            self.generate_audio = sound
 
     def prepare(self, plan: Plan, shots: list[ShotPlan], state_dir: Path) -> None:
         """The user's ``prepare``, if it has one."""
@@ -124,3 +145,7 @@ def as_backend(obj: object, name: str) -> Backend:
     if not callable(getattr(obj, "generate", None)):
         raise TypeError(f"{type(obj).__name__} has no generate(job) method")
     return _DuckBackend(obj, name)
+
+
+# Optional: ``generate_audio(job: AudioJob)`` — write a line's speech, an effect or a music cue to
+# ``job.dest`` (a backend without it cannot build a storyboard with sound: the build says so).

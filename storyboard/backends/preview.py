@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from storyboard.backends.base import Backend, Progress, ShotJob
+from storyboard.backends.base import AudioJob, Backend, Progress, ShotJob
 from storyboard.backends.preview_card import (
     PROGRESS_COLOR,
     Card,
@@ -84,6 +84,12 @@ class PreviewBackend(Backend):
 
     def prepare(self, plan: Plan, shots: list[ShotPlan], state_dir: Path) -> None:
         """Nothing to check: the preview works offline with whatever the plan holds."""
+
+    def generate_audio(self, job: AudioJob) -> None:
+        """Speech from eSpeak NG for a line; a placeholder of the right length for effects and music."""
+        from storyboard.backends.preview_audio import generate_audio
+
+        generate_audio(job)
 
     def generate(self, job: ShotJob) -> None:
         """Write the shot's animatic MP4 to ``job.dest``."""

@@ -23,6 +23,7 @@ from storyboard.backends import cache_namespace, make_backend
 from storyboard.backends.base import Backend, as_backend
 from storyboard.build import outputs
 from storyboard.build.cache import Cache, hold_lock, place_file, release_lock
+from storyboard.build.audio import SoundResult, SoundRunner
 from storyboard.build.executor import EventSink, ExecuteOptions, Executor, ShotResult
 from storyboard.build.outputs import ShotStatus
 from storyboard.errors import UsageError, redact
@@ -113,23 +114,50 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
             ExecuteOptions(jobs=options.jobs, force=force, only=options.only),
             on_event,
         )
+        sounds = SoundRunner(plan, backend, cache, build_dir / "audio", options.jobs,
+                             force=frozenset(a.id for a in plan.audio) if options.force else frozenset(),
+                             only=options.only, on_event=on_event, cancel=executor.cancel)  # fmt: skip
+        sounds.check_backend()
         backend.prepare(plan, executor.selected(), cache.state_dir)
         try:
+            sounds.run()  # first: speech is cheap next to video, and its real length is known before the shots
             executor.run()
         finally:  # interrupted or not, what finished is recorded
             results = [executor.results[s.id] for s in plan.shots if s.id in executor.results]
+            results += [sound_result(sounds.results[a.id]) for a in plan.audio if a.id in sounds.results]
             write_run_results(build_dir, options.backend, None, results)
         film, note = stitch_film(plan, build_dir, cache, executor.results, options.backend)
+        placed = None
+        if film is not None and plan.audio:
+            from storyboard.build.sound import finish_sound
+
+            sound = finish_sound(plan, build_dir, cache, film)
+            note, placed = f"{note}; {sound.note}", sound.placed
         write_run_results(build_dir, options.backend, film, results)
         if film is not None:
             from storyboard.media.timeline import write_timeline
 
-            write_timeline(plan, build_dir, film)
+            write_timeline(plan, build_dir, film, audio_tracks=audio_tracks(placed, build_dir) if placed else None)
         return BuildOutcome(results, film, build_dir, time.monotonic() - t0, note, list(cache.warnings))
     finally:
         backend.close()
         release_lock(build_lock)
         cache.unlock()
+
+
+def sound_result(r: SoundResult) -> ShotResult:
+    """A sound's result in the shape of a shot's (run_results.json and the summary count both)."""
+    return ShotResult(r.id, r.key, r.status, r.seconds, r.error, r.path)
+
+
+def audio_tracks(placed: list, build_dir: Path) -> list[tuple[str, list[tuple[float, float, str, str]]]]:
+    """The timeline's audio tracks: (track name, [(start s, length s, file relative to the build, id)])."""
+    tracks: dict[str, list[tuple[float, float, str, str]]] = {"Dialogue": [], "Effects": [], "Music": []}
+    names = {"line": "Dialogue", "sfx": "Effects", "music": "Music"}
+    for p in placed:
+        rel = f"audio/{p.audio.id}.wav" if p.audio.generated else os.path.relpath(p.audio.file.path, build_dir)
+        tracks[names[p.audio.kind]].append((p.start, p.length, rel, p.audio.id))
+    return [(name, items) for name, items in tracks.items() if items]
 
 
 def film_key(plan: Plan, clip_digests: list[str], backend: str) -> str:

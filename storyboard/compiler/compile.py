@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from storyboard.compiler.assets import AssetStore, frame_ref
+from storyboard.compiler.audio import AudioCompiler, ShotTiming
 from storyboard.compiler.load import Document, load_document
 from storyboard.compiler.models import ModelInfo, find_model, known_names
 from storyboard.compiler.render import PromptError, Renderer
@@ -93,7 +94,7 @@ def _compile(path: Path | str, options: CompileOptions | None) -> tuple[Plan, Co
         merged = problems + exc.problems  # the storyboard's own problems first, then each library's, by position
         merged.sort(key=lambda p: (0, p.line or 0, p.column or 0) if p.file == doc.display else (1, 0, 0))
         raise InputError(merged) from None
-    plan = _ShotCompiler(doc, model, resolved, root, problems).run()
+    plan = _ShotCompiler(doc, model, resolved, root, problems, options.allow_outside_assets).run()
     return plan, CompileContext(doc, model, resolved, store)
 
 
@@ -129,8 +130,17 @@ class _Draft:
 
 
 class _ShotCompiler:
-    def __init__(self, doc: Document, model: Storyboard, resolved: Resolved, root: Path, problems: list[Problem]):
+    def __init__(
+        self,
+        doc: Document,
+        model: Storyboard,
+        resolved: Resolved,
+        root: Path,
+        problems: list[Problem],
+        allow_outside: bool = False,
+    ):
         self.doc, self.sb, self.resolved, self.root = doc, model, resolved, root
+        self.allow_outside = allow_outside
         self.problems = problems
         self.ids: dict[str, int] = {}
         for i, shot in enumerate(model.shots):
@@ -173,6 +183,9 @@ class _ShotCompiler:
         order = topological_shots(deps, ids) if deps else ids
         if not self.problems:
             self._check_transitions(drafts)
+        audio = AudioCompiler(self.doc, self.sb, self.resolved, self.root, self.problems, self.allow_outside).run(
+            [self._timing(d) for d in drafts]
+        )
         if order is None and not self.problems:
             cycle = continuity_cycle([(up, s) for s, ups in deps.items() for up in ups], ids) or []
             first = self.ids[cycle[0]]
@@ -186,7 +199,14 @@ class _ShotCompiler:
         if self.problems or order is None:
             self.problems.sort(key=lambda p: (p.file != self.doc.display, p.line or 0, p.column or 0))
             raise InputError(self.problems)
-        return self._plan(drafts, order)
+        return self._plan(drafts, order, audio)
+
+    def _timing(self, d: _Draft) -> ShotTiming:
+        """What the sound compiler needs of a shot: its length, its transition, its prompt's variables."""
+        fields = {"id": d.shot.id, "duration": d.duration, "aspect_ratio": d.aspect, "style": d.style,
+                  "start": d.shot.start}  # fmt: skip
+        context = {**self.base_context, **fields, "shot": fields}
+        return ShotTiming(d.shot, d.index, d.duration, d.model.durations[-1], d.transition, context)
 
     def _check_transitions(self, drafts: list[_Draft]) -> None:
         """A transition must fit in the shots it joins (a crossfade eats d of each, a fade d/2)."""
@@ -211,7 +231,7 @@ class _ShotCompiler:
                     )
                 )
 
-    def _plan(self, drafts: list[_Draft], order: list[str]) -> Plan:
+    def _plan(self, drafts: list[_Draft], order: list[str], audio: tuple = ()) -> Plan:
         by_id = {d.shot.id: d for d in drafts}
         keys: dict[str, str] = {}
         for sid in order:
@@ -247,7 +267,14 @@ class _ShotCompiler:
             source=self.doc.path.absolute(),
             root=self.root,
             shots=shots,
-            film=FilmPlan(self.sb.film.output, self.film_transition),
+            film=FilmPlan(
+                self.sb.film.output,
+                self.film_transition,
+                loudness=self.sb.film.loudness.target,
+                true_peak=self.sb.film.loudness.true_peak,
+                subtitles=self.sb.film.subtitles,
+            ),
+            audio=audio,
         )
 
     def _draft(self, i: int, shot: Shot) -> _Draft | None:

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
+from storyboard.compiler.spec_audio import Effect, Line, Loudness, MusicCue, Voice, VoiceField
+
 IDENT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 QUALNAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 DEFAULT_MODEL = "fal-ai/kling-video/o1/standard/reference-to-video"
@@ -57,6 +59,7 @@ class Element(_Model):
     image: AssetPath | None = Field(None, description="the frontal image (required unless `extends` gives one)")
     references: tuple[AssetPath, ...] | None = Field(None, description="more views of the same element")
     extends: QualName | None = Field(None, description="inherit from another character or object, then override")
+    voice: VoiceField | None = Field(None, description="the voice this character speaks with: a voice name or a voice")
 
 
 class Style(_Model):
@@ -87,6 +90,8 @@ class Shot(_Model):
     transition: TransitionField | None = Field(None, description="how the film passes into this shot")
     model: ModelName | None = Field(None, description="another model for this shot")
     notes: str | None = Field(None, description="free text for the board; not sent to the model")
+    lines: tuple[Line, ...] = Field((), description="dialogue and narration spoken in this shot")
+    sfx: tuple[Effect, ...] = Field((), description="sound effects in this shot")
 
 
 class Film(_Model):
@@ -94,6 +99,9 @@ class Film(_Model):
 
     output: Annotated[str, StringConstraints(pattern=r"^[^/\\]+\.mp4$")] = "film.mp4"
     transition: TransitionField = "cut"
+    music: tuple[MusicCue, ...] = Field((), description="music cues, placed against shots or times")
+    loudness: Loudness = Field(default_factory=Loudness)
+    subtitles: bool = Field(True, description="write SRT and WebVTT beside the film and a subtitle track in it")
 
 
 class _Assets(_Model):
@@ -102,6 +110,7 @@ class _Assets(_Model):
     objects: dict[Ident, Element] = Field(default_factory=dict)
     styles: dict[Ident, Style] = Field(default_factory=dict)
     images: dict[Ident, AssetPath] = Field(default_factory=dict)
+    voices: dict[Ident, Voice] = Field(default_factory=dict, description="voices, used by name in lines")
 
 
 class Storyboard(_Assets):

@@ -23,8 +23,13 @@ def timeline_path(plan: Plan, build_dir: Path) -> Path:
     return build_dir / (Path(plan.film.output).stem + ".otio")
 
 
-def write_timeline(plan: Plan, build_dir: Path, film: Path | None = None) -> Path:
-    """Write the OTIO timeline of the built film and return its path."""
+AudioTracks = list[tuple[str, list[tuple[float, float, str, str]]]]
+
+
+def write_timeline(
+    plan: Plan, build_dir: Path, film: Path | None = None, audio_tracks: AudioTracks | None = None
+) -> Path:
+    """Write the OTIO timeline of the built film (with its audio tracks, if any) and return its path."""
     import opentimelineio as otio
 
     rt = otio.opentime.RationalTime
@@ -82,6 +87,8 @@ def write_timeline(plan: Plan, build_dir: Path, film: Path | None = None) -> Pat
                 )
             )
         track.append(clip)
+    for name, items in audio_tracks or []:
+        timeline.tracks.extend(_audio_tracks(name, items, rate))
     path = timeline_path(plan, build_dir)
     atomic_write_bytes(path, otio.adapters.write_to_string(timeline, "otio_json").encode("utf-8"))
     return path
@@ -90,3 +97,32 @@ def write_timeline(plan: Plan, build_dir: Path, film: Path | None = None) -> Pat
 def _frames(clip: Path, rate: float) -> int:
     info = probe(clip)
     return info.frames or round(info.duration * rate)
+
+
+def _audio_tracks(name: str, items: list[tuple[float, float, str, str]], rate: float) -> list:  # type: ignore[type-arg]
+    """OTIO audio tracks for one stem: each sound a clip at its place in the film with gaps between;
+    sounds that overlap go on further tracks (``Dialogue 2``), since a track plays one clip at a time."""
+    import opentimelineio as otio
+
+    rt = otio.opentime.RationalTime
+    tr = otio.opentime.TimeRange
+    lanes: list[tuple[object, int]] = []  # (track, frame where it is free)
+    for start, length, target, sound_id in sorted(items):
+        begin, frames = round(start * rate), max(1, round(length * rate))
+        lane = next((n for n, (_, free) in enumerate(lanes) if free <= begin), None)
+        if lane is None:
+            suffix = f" {len(lanes) + 1}" if lanes else ""
+            lanes.append((otio.schema.Track(name=name + suffix, kind=otio.schema.TrackKind.Audio), 0))
+            lane = len(lanes) - 1
+        track, free = lanes[lane]
+        if begin > free:
+            track.append(otio.schema.Gap(source_range=tr(rt(0, rate), rt(begin - free, rate))))  # type: ignore[attr-defined]
+        clip = otio.schema.Clip(
+            name=sound_id,
+            media_reference=otio.schema.ExternalReference(target_url=target),
+            source_range=tr(rt(0, rate), rt(frames, rate)),
+        )
+        clip.metadata["storyboard"] = {"id": sound_id, "start": round(start, 3)}
+        track.append(clip)  # type: ignore[attr-defined]
+        lanes[lane] = (track, begin + frames)
+    return [t for t, _ in lanes]

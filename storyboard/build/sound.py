@@ -1,0 +1,233 @@
+"""After stitching: the film's sound — stems, mix, loudness, subtitles — muxed onto the stitched picture.
+
+Outputs beside the film (``<stem>`` is the film's name without ``.mp4``)::
+
+    <stem>.dialogue.wav  <stem>.effects.wav  <stem>.music.wav   the stems, 48 kHz stereo
+    <stem>.srt  <stem>.vtt                                      subtitles from the lines
+    .sound.json                                                 what the sound was made of
+
+The picture is never re-encoded: the mix is muxed onto the stitched video by stream copy. A
+film whose sound is already current is left alone; a film whose sounds are not all built keeps
+its picture and loses any older sound (a film never plays a mix of an earlier storyboard).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from storyboard.build.audio import SoundRecord, SoundStore
+from storyboard.build.cache import Cache
+from storyboard.media.ffmpeg import run_ffmpeg
+from storyboard.media.mix import Layout, MixReport, Sound, Stem, decode_to_wav, layout, mix_film, wav_duration
+from storyboard.media.probe import probe
+from storyboard.media.subtitles import Cue, write_subtitles
+from storyboard.plan import AudioPlan, Plan
+from storyboard.util import atomic_write_json, make_readable, sha256_file
+
+SOUND_VERSION = 1
+_STEM_OF: dict[str, Stem] = {"line": "dialogue", "sfx": "effects", "music": "music"}
+
+
+@dataclass
+class Placed:
+    """A sound of the plan where the film plays it (for the mix, the subtitles and the timeline)."""
+
+    audio: AudioPlan
+    path: Path
+    start: float  # seconds into the film
+    length: float  # seconds it plays
+    record: SoundRecord | None = None  # generated sounds
+
+
+@dataclass
+class SoundOutcome:
+    """What the sound step did."""
+
+    note: str
+    placed: list[Placed] = field(default_factory=list)
+    report: MixReport | None = None
+    subtitles: tuple[Path, ...] = ()
+
+
+def stem_paths(film: Path) -> dict[Stem, Path]:
+    """The stem files beside ``film``."""
+    base = film.with_suffix("")
+    return {s: base.with_name(f"{base.name}.{s}.wav") for s in ("dialogue", "effects", "music")}
+
+
+def _author_wav(cache: Cache, audio: AudioPlan) -> Path:
+    """An author's audio file decoded once into the cache (by content), as the mix's WAV."""
+    assert audio.file is not None
+    dest = cache.base / "audio" / "files" / f"{audio.file.sha256}.wav"
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp.wav")
+        try:
+            decode_to_wav(audio.file.path, tmp)
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return dest
+
+
+def film_layout(plan: Plan, cache: Cache) -> Layout:
+    """Where each shot's clip sits in the film, from the clips' real frame counts."""
+    infos = [probe(cache.clip_path(s.key)) for s in plan.shots]
+    fps = Fraction(infos[0].fps) if infos[0].fps else Fraction(24)
+    return layout([i.frames for i in infos], [s.transition for s in plan.shots], fps)
+
+
+def place(plan: Plan, cache: Cache, lay: Layout) -> tuple[list[Placed], list[str]]:
+    """Every sound of the plan at its place in the film; the ids of generated sounds not in the cache."""
+    store = SoundStore(cache)
+    index = {s.id: i for i, s in enumerate(plan.shots)}
+    placed, missing = [], []
+    for a in plan.audio:
+        record = None
+        if a.generated:
+            record = store.lookup(a.key, verify=False)
+            if record is None:
+                missing.append(a.id)
+                continue
+            path, own = store.path(a.key), record.duration
+        else:
+            path = _author_wav(cache, a)
+            own = wav_duration(path)
+        if a.kind == "music":
+            start = lay.starts[index[a.start]] if isinstance(a.start, str) else min(float(a.start), lay.total)
+            if a.end is None:
+                end = lay.total
+            elif isinstance(a.end, str):
+                end = lay.starts[index[a.end]] + lay.lengths[index[a.end]]
+            else:
+                end = min(float(a.end), lay.total)
+            length = max(0.0, end - start)
+        else:
+            i = index[a.shot or ""]
+            start = lay.starts[i] + a.offset
+            length = min(own, lay.lengths[i] - a.offset) if a.kind == "sfx" else own
+        placed.append(Placed(a, path, start, length, record))
+    return placed, missing
+
+
+def speech_intervals(placed: list[Placed], total: float) -> list[tuple[float, float]]:
+    """Where the film speaks: each line's measured sound span, in film seconds."""
+    out = []
+    for p in placed:
+        if p.audio.kind == "line" and p.record is not None and p.record.span[1] > p.record.span[0]:
+            out.append((min(total, p.start + p.record.span[0]), min(total, p.start + p.record.span[1])))
+    return out
+
+
+def cues(placed: list[Placed], total: float) -> list[Cue]:
+    """One subtitle per line, timed to its speech, with per-word starts when known."""
+    out = []
+    for p in placed:
+        if p.audio.kind != "line" or p.record is None:
+            continue
+        a, b = p.start + p.record.span[0], p.start + p.record.span[1]
+        if a >= total:
+            continue
+        words = tuple((w, round(p.start + s, 3)) for w, s, _ in p.record.words)
+        out.append(Cue(round(a, 3), round(min(b, total), 3), p.audio.text, words))
+    return out
+
+
+def sound_key(plan: Plan, build_dir: Path, placed: list[Placed]) -> str:
+    """A hash of what the film's sound is made of: the picture's stamp, every sound's bytes and placement, the mix settings."""
+    try:
+        picture = json.loads((build_dir / ".film.json").read_text("utf-8")).get("key")
+    except (OSError, ValueError):
+        picture = None
+    parts = [
+        (p.audio.to_json(), p.record.sha256 if p.record else (p.audio.file.sha256 if p.audio.file else None))
+        for p in placed
+    ]
+    settings = [plan.film.loudness, plan.film.true_peak, plan.film.subtitles, SOUND_VERSION]
+    return hashlib.sha256(json.dumps([picture, parts, settings], sort_keys=True).encode()).hexdigest()
+
+
+def _strip_sound(film: Path) -> None:
+    """Keep only the picture of ``film`` (an older mix must not play over a newer storyboard)."""
+    info = probe(film)
+    if not info.has_audio:
+        return
+    tmp = film.with_name(f".{film.name}.{os.getpid()}.tmp.mp4")
+    try:
+        run_ffmpeg(["-v", "error", "-i", str(film), "-map", "0:v:0", "-c:v", "copy", "-movflags", "+faststart",
+                    "-f", "mp4", "-y", str(tmp)], what="removing an outdated mix")  # fmt: skip
+        os.replace(tmp, film)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _restamp_picture(build_dir: Path, film: Path) -> None:
+    """The stitch's stamp records the film's size; after muxing, the film is still current for it."""
+    stamp = build_dir / ".film.json"
+    try:
+        data = json.loads(stamp.read_text("utf-8"))
+    except (OSError, ValueError):
+        return
+    data["size"] = film.stat().st_size
+    atomic_write_json(stamp, data)
+
+
+def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> SoundOutcome:
+    """Give the stitched ``film`` its sound and subtitles, unless they are current."""
+    if not plan.audio:
+        return SoundOutcome("")
+    lay = film_layout(plan, cache)
+    placed, missing = place(plan, cache, lay)
+    if missing:
+        _strip_sound(film)
+        _restamp_picture(build_dir, film)
+        (build_dir / ".sound.json").unlink(missing_ok=True)
+        return SoundOutcome(f"sound not mixed: {len(missing)} sound(s) not built ({', '.join(missing[:5])})", placed)
+    key = sound_key(plan, build_dir, placed)
+    stamp = build_dir / ".sound.json"
+    base = film.with_suffix("")
+    subtitle_cues = cues(placed, lay.total)
+    subs: tuple[Path, ...] = ()
+    if plan.film.subtitles and subtitle_cues:
+        subs = (base.with_suffix(".srt"), base.with_suffix(".vtt"))
+    try:
+        prior = json.loads(stamp.read_text("utf-8"))
+        if prior.get("key") == key and prior.get("size") == film.stat().st_size:
+            return SoundOutcome("sound unchanged", placed, subtitles=subs)
+    except (OSError, ValueError):
+        pass
+    if subs:
+        write_subtitles(subtitle_cues, base)
+    sounds = [
+        Sound(p.audio.id, _STEM_OF[p.audio.kind], p.path,
+              p.audio.offset if p.audio.kind == "sfx" else p.start, p.audio.level,
+              shot=[s.id for s in plan.shots].index(p.audio.shot) if p.audio.kind == "sfx" else None,
+              length=p.length if p.audio.kind == "music" else None, fade_in=p.audio.fade_in,
+              fade_out=p.audio.fade_out, file_seconds=p.record.duration if p.record else wav_duration(p.path),
+              duck=p.audio.duck)
+        for p in placed
+    ]  # fmt: skip
+    tmp = film.with_name(f".{film.name}.{os.getpid()}.sound.tmp.mp4")
+    try:
+        report = mix_film(
+            film, tmp, sounds, lay, speech_intervals(placed, lay.total), target=plan.film.loudness,
+            true_peak=plan.film.true_peak, stems=stem_paths(film), workdir=cache.base / "mix",
+            subtitles=subs[0] if subs else None,
+        )  # fmt: skip
+        make_readable(tmp)
+        os.replace(tmp, film)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _restamp_picture(build_dir, film)
+    atomic_write_json(stamp, {
+        "key": key, "size": film.stat().st_size, "sha256": sha256_file(film),
+        "loudness": report.loudness, "true_peak": report.true_peak, "before_master": report.measured_before,
+    })  # fmt: skip
+    return SoundOutcome(
+        f"sound mixed at {report.loudness:.1f} LUFS, true peak {report.true_peak:.1f} dBTP", placed, report, subs
+    )

@@ -1,0 +1,340 @@
+"""The film's sound: stems (dialogue, effects, music) mixed, ducked, normalised and muxed onto the picture.
+
+* **Dialogue**: every line at its place in the film (``adelay``), summed (``amix``, no normalising).
+* **Effects** follow the picture: each shot gets a bed as long as its clip holding its effects,
+  and the beds are joined the way the clips are — ``acrossfade`` over a crossfade's overlap, a
+  fade out and in around a fade, a plain join at a cut — so the track lasts as long as the film.
+* **Music**: each cue trimmed (looped if the file is short), faded in and out, at its level; then
+  ducked under speech by a gain envelope over the spoken intervals (known exactly from the lines:
+  the dip is the cue's ``duck`` dB, ramped over 0.15 s before and 0.35 s after each line). A
+  sidechain compressor would dip by an amount that depends on how loud each voice is and pump
+  between words; the envelope dips by what the author wrote.
+* **Master**: the stems summed, measured (EBU R128 integrated loudness, ``ebur128``), gained to
+  the target under a peak limiter, measured again and corrected (two or three passes; ``loudnorm``
+  was tried first and falls back to its dynamic mode as soon as the gain would break the
+  true-peak ceiling, which missed the target by 0.7 LU on a short film); AAC in the film while
+  the video stream is copied (``-c:v copy``), a ``mov_text`` subtitle track when given.
+
+The stems are written beside the film as 48 kHz stereo WAV, as they enter the master (before its
+gain). Everything is measured in seconds of the film, computed from the clips' frame counts.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal
+
+from storyboard.errors import MediaError
+from storyboard.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+from storyboard.media.stitch_plan import Join, resolve_joins
+from storyboard.plan import Transition
+
+RATE = 48000
+SILENCE_FLOOR = 10 ** (-45 / 20)  # -45 dBFS: below this a 10 ms window counts as silence
+DUCK_ATTACK, DUCK_RELEASE = 0.15, 0.35
+PEAK_MARGIN = 0.5  # dB kept below the true-peak ceiling for the AAC encoder's overshoot
+Stem = Literal["dialogue", "effects", "music"]
+STEMS: tuple[Stem, ...] = ("dialogue", "effects", "music")
+
+
+@dataclass(frozen=True, slots=True)
+class Sound:
+    """One sound placed in the mix."""
+
+    id: str
+    stem: Stem
+    path: Path
+    start: float  # seconds: into the film (dialogue, music) or into its shot (effects)
+    level: float = 0.0  # dB
+    shot: int | None = None  # effects: the index of its shot
+    length: float | None = None  # seconds to play (music cues; None: the whole file)
+    fade_in: float = 0.0
+    fade_out: float = 0.0
+    file_seconds: float = 0.0  # the file's own length (to know when music must loop)
+    duck: float = 0.0  # music: dB it dips under speech
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where each clip sits in the film, in seconds, from whole frames."""
+
+    starts: tuple[float, ...]
+    lengths: tuple[float, ...]
+    joins: tuple[Join, ...]
+    fps: Fraction
+    total: float
+
+
+@dataclass
+class MixReport:
+    """What the mix did and measured."""
+
+    stems: dict[str, Path] = field(default_factory=dict)
+    measured_before: float | None = None  # integrated loudness of the sum before the master gain
+    loudness: float | None = None  # of the film's audio, measured after muxing
+    true_peak: float | None = None
+
+
+def layout(frames: Sequence[int], transitions: Sequence[Transition], fps: Fraction) -> Layout:
+    """The film's layout from each clip's frame count and the transitions into each clip."""
+    joins = resolve_joins(transitions, [n / fps for n in frames], fps)
+    starts, t = [], 0
+    for i, n in enumerate(frames):
+        t -= joins[i].overlap if i else 0
+        starts.append(t)
+        t += n
+    return Layout(tuple(float(s / fps) for s in starts), tuple(float(n / fps) for n in frames), tuple(joins), fps,
+                  float(t / fps))  # fmt: skip
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def decode_to_wav(src: Path, dest: Path) -> None:
+    """Decode any audio file fully into 48 kHz stereo 16-bit WAV (MediaError if it is not audio)."""
+    run_ffmpeg(["-v", "error", "-i", str(src), "-vn", "-sn", "-map", "0:a:0", "-ac", "2", "-ar", str(RATE),
+                "-c:a", "pcm_s16le", "-map_metadata", "-1", "-fflags", "+bitexact", "-f", "wav", "-y", str(dest)],
+               what=f"decoding {src.name}")  # fmt: skip
+
+
+def wav_duration(path: Path) -> float:
+    """The length of a PCM WAV file in seconds."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            return w.getnframes() / w.getframerate()
+    except (wave.Error, EOFError, OSError) as exc:
+        raise MediaError(f"{path.name} is not a readable WAV file: {exc}") from None
+
+
+def sound_span(path: Path) -> tuple[float, float]:
+    """(first, last) second where a 16-bit WAV rises above the silence floor; (0, 0) if it never does."""
+    import numpy as np
+
+    with wave.open(str(path), "rb") as w:
+        rate, channels = w.getframerate(), w.getnchannels()
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+    if data.size == 0:
+        return 0.0, 0.0
+    frames = np.abs(data.reshape(-1, channels).astype(np.int32)).max(axis=1)
+    window = max(1, rate // 100)
+    n = len(frames) // window
+    if n == 0:
+        return 0.0, 0.0
+    peaks = frames[: n * window].reshape(n, window).max(axis=1) / 32768.0
+    loud = np.nonzero(peaks > SILENCE_FLOOR)[0]
+    if loud.size == 0:
+        return 0.0, 0.0
+    return round(float(loud[0] * window / rate), 3), round(float((loud[-1] + 1) * window / rate), 3)
+
+
+def measure_loudness(path: Path) -> tuple[float, float]:
+    """(integrated loudness LUFS, true peak dBTP) of a file's first audio stream, by ffmpeg's ebur128."""
+    proc = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true",
+         "-f", "null", "-"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    summary = proc.stderr[proc.stderr.rfind("Summary:") :]
+    i = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    tp = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    if proc.returncode != 0 or i is None or tp is None:
+        raise MediaError(f"could not measure the loudness of {path.name}")
+    return float(i.group(1)), float(tp.group(1))
+
+
+# -- the filtergraph -----------------------------------------------------------------------
+
+
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
+
+
+def _duck_expression(speech: Sequence[tuple[float, float]], depth_db: float) -> str | None:
+    """A ``volume`` expression: 1 outside speech, ``-depth_db`` during it, with short ramps."""
+    if not speech or depth_db <= 0:
+        return None
+    floor = 10 ** (-depth_db / 20)
+    ramps = [
+        f"clip(min((t-{a - DUCK_ATTACK:.3f})/{DUCK_ATTACK},({b + DUCK_RELEASE:.3f}-t)/{DUCK_RELEASE}),0,1)"
+        for a, b in sorted(speech)
+    ]
+    expr = ramps[0]
+    for r in ramps[1:]:
+        expr = f"max({expr},{r})"
+    return f"1-{1 - floor:.5f}*{expr}"
+
+
+def _sum(labels: list[str], out: str) -> str:
+    if len(labels) == 1:
+        return f"{labels[0]}anull[{out}]"
+    return f"{''.join(labels)}amix=inputs={len(labels)}:normalize=0:duration=first:dropout_transition=0[{out}]"
+
+
+def stem_graph(
+    sounds: Sequence[Sound], lay: Layout, speech: Sequence[tuple[float, float]]
+) -> tuple[list[list[str]], str]:
+    """(ffmpeg input arguments, filtergraph) that make the labelled stems [dialogue] [effects] [music] and [mix]."""
+    inputs: list[list[str]] = []
+    parts: list[str] = []
+    total = lay.total
+    silence = f"anullsrc=r={RATE}:cl=stereo"
+
+    def add_input(s: Sound) -> int:
+        args = ["-i", str(s.path)]
+        if s.stem == "music" and s.length and s.file_seconds and s.file_seconds < s.length:
+            args = ["-stream_loop", "-1", *args]
+        inputs.append(args)
+        return len(inputs) - 1
+
+    fmt = f"aresample={RATE},aformat=sample_fmts=fltp:channel_layouts=stereo"
+    # dialogue
+    labels = ["[d0]"]
+    parts.append(f"{silence}:d={total:.6f}[d0]")
+    for s in (s for s in sounds if s.stem == "dialogue"):
+        k = add_input(s)
+        parts.append(f"[{k}:a]{fmt},volume={s.level}dB,adelay={_ms(s.start)}:all=1[s{k}]")
+        labels.append(f"[s{k}]")
+    parts.append(_sum(labels, "dialogue"))
+    # effects: one bed per clip, joined like the clips
+    beds: list[str] = []
+    for i, length in enumerate(lay.lengths):
+        labels = [f"[z{i}]"]
+        parts.append(f"{silence}:d={length:.6f}[z{i}]")
+        for s in (s for s in sounds if s.stem == "effects" and s.shot == i):
+            k = add_input(s)
+            parts.append(
+                f"[{k}:a]{fmt},atrim=0:{max(0.01, length - s.start):.6f},volume={s.level}dB,"
+                f"adelay={_ms(s.start)}:all=1[s{k}]"
+            )
+            labels.append(f"[s{k}]")
+        parts.append(_sum(labels, f"b{i}"))
+        beds.append(f"b{i}")
+    acc, acc_len = beds[0], lay.lengths[0]
+    for i in range(1, len(beds)):
+        join, bed, length = lay.joins[i], beds[i], lay.lengths[i]
+        if join.kind == "crossfade":
+            d = join.overlap / lay.fps
+            parts.append(f"[{acc}][{bed}]acrossfade=d={float(d):.6f}:c1=tri:c2=tri[j{i}]")
+            acc_len += length - float(d)
+        else:
+            if join.kind == "fade":
+                tail, head = float(join.tail / lay.fps), float(join.head / lay.fps)
+                parts.append(f"[{acc}]afade=t=out:st={acc_len - tail:.6f}:d={tail:.6f}[fo{i}]")
+                parts.append(f"[{bed}]afade=t=in:d={head:.6f}[fi{i}]")
+                acc, bed = f"fo{i}", f"fi{i}"
+            parts.append(f"[{acc}][{bed}]concat=n=2:v=0:a=1[j{i}]")
+            acc_len += length
+        acc = f"j{i}"
+    parts.append(f"[{acc}]atrim=0:{total:.6f},apad=whole_dur={total:.6f}[effects]")
+    # music
+    labels = ["[m0]"]
+    parts.append(f"{silence}:d={total:.6f}[m0]")
+    for s in (s for s in sounds if s.stem == "music"):
+        k = add_input(s)
+        length = min(s.length or s.file_seconds or total, total - s.start)
+        fade_in, fade_out = min(s.fade_in, length / 2), min(s.fade_out, length / 2)
+        chain = f"[{k}:a]{fmt},atrim=0:{length:.6f},asetpts=PTS-STARTPTS"
+        if fade_in:
+            chain += f",afade=t=in:d={fade_in:.6f}"
+        if fade_out:
+            chain += f",afade=t=out:st={length - fade_out:.6f}:d={fade_out:.6f}"
+        chain += f",volume={s.level}dB,adelay={_ms(s.start)}:all=1"
+        ducking = _duck_expression(speech, s.duck)
+        if ducking:
+            chain += f",volume='{ducking}':eval=frame"
+        parts.append(f"{chain}[s{k}]")
+        labels.append(f"[s{k}]")
+    parts.append(_sum(labels, "music"))
+    # the sum, and a copy of each stem for its file
+    for stem in STEMS:
+        parts.append(f"[{stem}]asplit=2[{stem}_out][{stem}_mix]")
+    parts.append("[dialogue_mix][effects_mix][music_mix]amix=inputs=3:normalize=0:duration=first[mix]")
+    return inputs, ";".join(parts)
+
+
+def render_stems(
+    sounds: Sequence[Sound], lay: Layout, speech: Sequence[tuple[float, float]], stems: dict[Stem, Path], premix: Path
+) -> None:
+    """Write each stem and their sum (before the master gain) as 48 kHz stereo WAV."""
+    inputs, graph = stem_graph(sounds, lay, speech)
+    args: list[str] = ["-v", "error"]
+    for a in inputs:
+        args += a
+    args += ["-filter_complex", graph]
+    for stem in STEMS:
+        args += ["-map", f"[{stem}_out]", "-c:a", "pcm_s16le", "-ar", str(RATE), "-y", str(stems[stem])]
+    args += ["-map", "[mix]", "-c:a", "pcm_f32le", "-ar", str(RATE), "-y", str(premix)]
+    run_ffmpeg(args, what="mixing the stems")
+
+
+def master(premix: Path, dest: Path, target: float, ceiling: float, *, tries: int = 4) -> tuple[float, float]:
+    """Gain the sum to ``target`` LUFS under a peak limiter at ``ceiling`` dBTP; returns the measured (I, TP).
+
+    Measure (ebur128), apply the gain with the limiter after it, measure again: limiting takes a
+    little loudness away, so the gain is corrected until the result is within 0.2 LU (at most
+    ``tries`` passes; a pass over a minute of WAV takes a fraction of a second). Silence stays silence.
+    """
+    loudness, peak = measure_loudness(premix)
+    if loudness < -69:
+        run_ffmpeg(["-v", "error", "-i", str(premix), "-c:a", "pcm_s16le", "-y", str(dest)], what="mastering")
+        return loudness, peak
+    gain = target - loudness
+    limit = 10 ** ((ceiling - 0.3) / 20)  # sample peaks a little under the ceiling: true peaks land under it
+    for _ in range(tries):
+        run_ffmpeg(["-v", "error", "-i", str(premix), "-af",
+                    f"volume={gain:.3f}dB,alimiter=limit={limit:.5f}:attack=5:release=50:level=disabled",
+                    "-c:a", "pcm_f32le", "-ar", str(RATE), "-y", str(dest)], what="mastering")  # fmt: skip
+        loudness, peak = measure_loudness(dest)
+        if abs(loudness - target) <= 0.2:
+            break
+        gain += target - loudness
+    return loudness, peak
+
+
+def mux(video: Path, mastered: Path, out: Path, total: float, subtitles: Path | None) -> None:
+    """The film: ``video``'s picture stream-copied, the mastered mix as AAC, and a mov_text track."""
+    args = ["-v", "error", "-i", str(video), "-i", str(mastered)]
+    if subtitles is not None:
+        args += ["-i", str(subtitles)]
+    args += ["-filter_complex", f"[1:a]atrim=0:{total:.6f},apad=whole_dur={total:.6f}[a]",
+             "-map", "0:v:0", "-map", "[a]"]  # fmt: skip
+    if subtitles is not None:
+        args += ["-map", "2:0", "-c:s", "mov_text", "-metadata:s:s:0", "language=eng"]
+    args += ["-c:v", "copy", "-c:a", "aac", "-b:a", "192k", "-ar", str(RATE), "-map_metadata", "0",
+             "-movflags", "+faststart", "-f", "mp4", "-y", str(out)]  # fmt: skip
+    run_ffmpeg(args, what="muxing the sound onto the film")
+
+
+def mix_film(
+    video: Path,
+    out: Path,
+    sounds: Sequence[Sound],
+    lay: Layout,
+    speech: Sequence[tuple[float, float]],
+    *,
+    target: float,
+    true_peak: float,
+    stems: dict[Stem, Path],
+    workdir: Path,
+    subtitles: Path | None = None,
+) -> MixReport:
+    """Mix ``sounds`` into stems, master them to ``target`` LUFS and write ``out`` = picture of ``video`` + sound."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    premix, mastered = workdir / "premix.wav", workdir / "master.wav"
+    report = MixReport(stems=dict(stems))
+    try:
+        render_stems(sounds, lay, speech, stems, premix)
+        report.measured_before = measure_loudness(premix)[0]
+        master(premix, mastered, target, true_peak - PEAK_MARGIN)
+        mux(video, mastered, out, lay.total, subtitles)
+    finally:
+        premix.unlink(missing_ok=True)
+        mastered.unlink(missing_ok=True)
+    report.loudness, report.true_peak = measure_loudness(out)
+    return report
