@@ -120,11 +120,7 @@ class SoundStore:
 
 def sounds_to_build(plan: Plan, only: frozenset[str] | None) -> list[AudioPlan]:
     """The generated sounds of the selected shots; music only when the whole film is built."""
-    return [
-        a
-        for a in plan.audio
-        if a.generated and (only is None or (a.shot is not None and a.shot in only))
-    ]
+    return [a for a in plan.audio if a.generated and (only is None or (a.shot is not None and a.shot in only))]
 
 
 @dataclass
@@ -200,7 +196,7 @@ class SoundRunner:
             progress=lambda p: self.on_event(Event(p.shot_id, "progress", p.message, p.queue_position)),
         )  # fmt: skip
         try:
-            generate = getattr(self.backend, "generate_audio")
+            generate = self.backend.generate_audio
             generate(job)
             if self.cancel.is_set():
                 raise BackendError("cancelled")
@@ -225,5 +221,3 @@ class SoundRunner:
                 if rec is not None:
                     out[a.id] = rec
         return out
-
-

@@ -22,8 +22,8 @@ from storyboard import __version__
 from storyboard.backends import cache_namespace, make_backend
 from storyboard.backends.base import Backend, as_backend
 from storyboard.build import outputs
-from storyboard.build.cache import Cache, hold_lock, place_file, release_lock
 from storyboard.build.audio import SoundResult, SoundRunner
+from storyboard.build.cache import Cache, hold_lock, place_file, release_lock
 from storyboard.build.executor import EventSink, ExecuteOptions, Executor, ShotResult
 from storyboard.build.outputs import ShotStatus
 from storyboard.errors import UsageError, redact
