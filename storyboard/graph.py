@@ -78,6 +78,14 @@ def build_graph(plan: Plan) -> nx.DiGraph[str]:
                 g.add_node(aid, kind="asset", label=ref.display, url=ref.kind == "url")
                 g.add_edge(aid, sid)
         g.add_edge(sid, "film")
+    for audio in plan.audio:  # each line, effect and music cue: its own node, mixed into the film
+        nid = f"audio:{audio.id}"
+        g.add_node(nid, kind="audio", label=audio.id, key=audio.key, sound=audio.kind)
+        if audio.file is not None:
+            aid = f"asset:{audio.file.display}"
+            g.add_node(aid, kind="asset", label=audio.file.display, url=False)
+            g.add_edge(aid, nid)
+        g.add_edge(nid, "film")
     return g
 
 
@@ -85,6 +93,8 @@ def _node_label(g: nx.DiGraph[str], node: str) -> str:
     data = g.nodes[node]
     if data["kind"] == "shot":
         return f"{data['label']} ({data['duration']} s)"
+    if data["kind"] == "audio":
+        return f"{data['label']} ({data['sound']})"
     return str(data["label"])
 
 
@@ -93,7 +103,8 @@ def render_graph(plan: Plan, fmt: str) -> str:
     g = build_graph(plan)
     ids = {n: f"n{i}" for i, n in enumerate(sorted(g.nodes))}
     if fmt == "mermaid":
-        shapes = {"asset": ("[/", "/]"), "shot": ("[", "]"), "frame": ("([", "])"), "film": ("[[", "]]")}
+        shapes = {"asset": ("[/", "/]"), "shot": ("[", "]"), "frame": ("([", "])"), "film": ("[[", "]]"),
+                  "audio": ("{{", "}}")}  # fmt: skip
         lines = ["flowchart LR"]
         for n in sorted(g.nodes):
             left, right = shapes[g.nodes[n]["kind"]]
@@ -101,7 +112,7 @@ def render_graph(plan: Plan, fmt: str) -> str:
         lines += [f"  {ids[u]} --> {ids[v]}" for u, v in sorted(g.edges)]
         return "\n".join(lines) + "\n"
     if fmt == "dot":
-        dot_shapes = {"asset": "note", "shot": "box", "frame": "ellipse", "film": "doubleoctagon"}
+        dot_shapes = {"asset": "note", "shot": "box", "frame": "ellipse", "film": "doubleoctagon", "audio": "hexagon"}
         lines = ["digraph storyboard {", "  rankdir=LR;"]
         for n in sorted(g.nodes):
             label = _node_label(g, n).replace('"', '\\"')
@@ -109,11 +120,14 @@ def render_graph(plan: Plan, fmt: str) -> str:
         lines += [f"  {ids[u]} -> {ids[v]};" for u, v in sorted(g.edges)]
         return "\n".join(lines + ["}"]) + "\n"
     if fmt == "text":
-        lines = [f"film {plan.film.output} ← " + ", ".join(s.id for s in plan.shots)]
+        lines = [f"film {plan.film.output} ← " + ", ".join([s.id for s in plan.shots] + [a.id for a in plan.audio])]
         for s in plan.shots:
             lines.append(f"shot {s.id} ({s.duration} s)")
             for ref in s.assets():
                 prefix = "last frame of" if ref.kind == "last_frame" else ("url" if ref.kind == "url" else "upload")
                 lines.append(f"  ← {prefix} {ref.value if ref.kind == 'last_frame' else ref.display}")
+        for a in plan.audio:
+            source = f"file {a.file.display}" if a.file is not None else a.endpoint
+            lines.append(f"sound {a.id} ({a.kind}) ← {source}")
         return "\n".join(lines) + "\n"
     raise ValueError(f"unknown graph format {fmt!r}")

@@ -158,7 +158,10 @@ def build(
                 f"the estimate is ${est.total:.2f}, over --max-cost ${max_cost:.2f}; "
                 "run `storyboard cost` for the breakdown"
             )
-    with Display(term, plan, [s.id for s in chosen.shots]) as display:
+    from storyboard.build.audio import sounds_to_build
+
+    sounds = [a.id for a in sounds_to_build(plan, chosen.only)]
+    with Display(term, plan, [s.id for s in chosen.shots] + sounds) as display:
         outcome = run_build(plan, options, display)
     for warning in outcome.warnings:
         term.warning(warning)
@@ -229,6 +232,14 @@ def cost(
             f"{s.usd:.2f}",
         )
     term.print(table)
+    if est.audio:
+        sound_table = Table(title="sound", title_justify="left")
+        for col in ("sound", "kind", "amount", "cached", "USD"):
+            sound_table.add_column(col, justify="right" if col in ("amount", "USD") else "left")
+        for a in est.audio:
+            amount = f"{a.amount:g} {'chars' if a.unit == 'characters' else 's'}"
+            sound_table.add_row(a.id, a.kind, amount, "yes" if a.cached else "", f"{a.usd:.2f}")
+        term.print(sound_table)
     term.data(f"total: ${est.total:.2f} for {sum(s.seconds for s in est.shots if not s.cached)} s not yet generated")
     if est.unpriced:
         term.warning(f"no price known for: {', '.join(est.unpriced)}; add one with --prices")

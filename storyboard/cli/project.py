@@ -62,14 +62,29 @@ def ls_cmd(
                 "selected": not chosen.needed_only(s.id),
             }
         )
+    from storyboard.build.audio import SoundStore, sounds_to_build
+
+    store = SoundStore(cache)
+    sound_rows = [
+        {
+            "id": a.id,
+            "kind": a.kind,
+            "shot": a.shot,
+            "key": a.key,
+            "cached": store.lookup(a.key, verify=False) is not None,
+        }
+        for a in sounds_to_build(plan, chosen.only)
+    ]
     term = run.terminal
     if json_out:
-        term.json({"shots": rows})
+        term.json({"shots": rows, **({"sounds": sound_rows} if sound_rows else {})})
         return
     for r in rows:
         after = f"  after {', '.join(r['depends_on'])}" if r["depends_on"] else ""
         needed = "" if r["selected"] else "  (needed for its last frame)"
         term.data(f"{r['id']:<20} {r['duration']:>3} s  {'cached' if r['cached'] else 'to build':<8}{after}{needed}")
+    for r in sound_rows:
+        term.data(f"{r['id']:<20} {r['kind']:>5}  {'cached' if r['cached'] else 'to build'}")
 
 
 @handle_errors
@@ -91,16 +106,21 @@ def status(
     from storyboard.build.run import default_build_dir, open_cache
     from storyboard.build.selection import selection
     from storyboard.compiler.compile import CompileOptions, compile_file
-    from storyboard.views.status import shot_statuses
+    from storyboard.views.status import shot_statuses, sound_statuses
 
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     cache = open_cache(plan, run.cache_dir(cache_dir), run.backend_name(backend))
     chosen = set(selection(plan, select, exclude, cache).chosen)
-    statuses = [s for s in shot_statuses(plan, cache, (out or default_build_dir(plan)).absolute()) if s.id in chosen]
+    build_dir = (out or default_build_dir(plan)).absolute()
+    statuses = [s for s in shot_statuses(plan, cache, build_dir) if s.id in chosen]
+    sound = [s for s in sound_statuses(plan, cache, build_dir) if s.id.split(".")[0] in chosen or "." not in s.id]
     term = run.terminal
     if json_out:
-        term.json({"shots": [s.to_json() for s in statuses]})
+        term.json(
+            {"shots": [s.to_json() for s in statuses], **({"sounds": [s.to_json() for s in sound]} if sound else {})}
+        )
         return
+    statuses = statuses + sound
     for s in statuses:
         if s.up_to_date:
             term.data(f"{s.id:<20} up to date")

@@ -1,10 +1,13 @@
-"""Cost before spending: price × seconds of the shots that the cache does not already hold."""
+"""Cost before spending: price × seconds of the shots (and price × characters or seconds of the
+sounds) that the cache does not already hold."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storyboard.build.audio import SoundStore, sounds_to_build
 from storyboard.build.cache import Cache
+from storyboard.compiler.audio_models import PRICES, audio_price
 from storyboard.compiler.models import find_model, priced
 from storyboard.plan import Plan
 
@@ -28,15 +31,34 @@ class ShotCost:
 
 
 @dataclass(frozen=True, slots=True)
+class AudioCost:
+    """One generated sound's estimate: speech by characters, effects and music by seconds."""
+
+    id: str
+    kind: str
+    endpoint: str
+    amount: float  # characters (speech) or seconds
+    unit: str
+    price_usd: float | None  # what it costs when generated
+    cached: bool
+
+    @property
+    def usd(self) -> float:
+        """Dollars this sound would cost now (0 when cached or unpriced)."""
+        return 0.0 if self.cached or self.price_usd is None else self.price_usd
+
+
+@dataclass(frozen=True, slots=True)
 class Estimate:
     """The estimate for a build."""
 
     shots: tuple[ShotCost, ...]
+    audio: tuple[AudioCost, ...] = ()
 
     @property
     def total(self) -> float:
         """Dollars for everything not cached."""
-        return round(sum(s.usd for s in self.shots), 4)
+        return round(sum(s.usd for s in self.shots) + sum(a.usd for a in self.audio), 4)
 
     @property
     def unpriced(self) -> list[str]:
@@ -59,6 +81,23 @@ class Estimate:
                 }
                 for s in self.shots
             ],
+            **(
+                {
+                    "audio": [
+                        {
+                            "id": a.id,
+                            "kind": a.kind,
+                            "endpoint": a.endpoint,
+                            a.unit: a.amount,
+                            "cached": a.cached,
+                            "usd": round(a.usd, 4),
+                        }  # fmt: skip
+                        for a in self.audio
+                    ]
+                }
+                if self.audio
+                else {}
+            ),
         }
 
 
@@ -72,4 +111,19 @@ def estimate(plan: Plan, cache: Cache | None, prices: dict[str, float], only: se
         price = priced(model, prices).price_per_second if model else None
         cached = cache is not None and cache.lookup(s.key, verify=False) is not None
         out.append(ShotCost(s.id, s.model, s.duration, price, cached))
-    return Estimate(tuple(out))
+    sounds = []
+    store = SoundStore(cache) if cache is not None else None
+    for a in sounds_to_build(plan, frozenset(only) if only is not None else None):
+        chars = a.kind == "line"
+        amount = float(len(a.text)) if chars else float(a.seconds or 0)
+        usd = audio_price(a.endpoint, characters=len(a.text), seconds=a.seconds or 0)
+        cached = store is not None and store.lookup(a.key, verify=False) is not None
+        unit = "characters" if chars else "seconds"
+        sounds.append(AudioCost(a.id, a.kind, a.endpoint, amount, unit, usd, cached))
+    return Estimate(tuple(out), tuple(sounds))
+
+
+def audio_price_note(endpoint: str) -> str:
+    """Where an audio price comes from (for the cost table)."""
+    price = PRICES.get(endpoint)
+    return f"${price.usd:g} per {price.unit} ({price.source})" if price else "no price known"

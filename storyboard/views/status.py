@@ -88,3 +88,34 @@ def shot_statuses(plan: Plan, cache: Cache, build_dir: Path) -> list[ShotStatus]
             reasons = explain(before["inputs"], now, stale & set(shot.depends_on))
         out[shot.id] = ShotStatus(shot.id, shot.key, False, tuple(reasons))
     return [out[s.id] for s in plan.shots]
+
+
+def sound_statuses(plan: Plan, cache: Cache, build_dir: Path) -> list[ShotStatus]:
+    """Every generated sound's status (up to date when the cache holds it), in storyboard order."""
+    from storyboard.build.audio import SoundStore
+
+    store = SoundStore(cache)
+    out = []
+    for a in plan.audio:
+        if not a.generated:
+            continue
+        if store.lookup(a.key, verify=False) is not None:
+            out.append(ShotStatus(a.id, a.key, True, ()))
+            continue
+        try:
+            before = json.loads((build_dir / "audio" / f"{a.id}.json").read_text("utf-8")).get("inputs")
+        except (OSError, ValueError):
+            before = None
+        if not isinstance(before, dict):
+            reasons = ["never built"]
+        else:
+            now = a.inputs()
+            old, new = before.get("request", {}), now.get("request", {})
+            reasons = [
+                f"{k.replace('_', ' ')} changed" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+            ]
+            if before.get("preview_voice") != now.get("preview_voice"):
+                reasons.append("preview voice changed")
+            reasons = reasons or ["its cached sound is missing"]
+        out.append(ShotStatus(a.id, a.key, False, tuple(reasons)))
+    return out
