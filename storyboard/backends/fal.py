@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storyboard.backends.base import Backend, Progress, ShotJob
+from storyboard.backends.base import AudioJob, Backend, Progress, ShotJob
 from storyboard.backends.fal_state import Journal, Submission, UploadCache
 from storyboard.errors import (
     BackendError,
@@ -169,6 +169,18 @@ class FalBackend(Backend):
             raise BackendError(f"fal returned no video for {shot.id!r} (request {sub.request_id})")
         job.progress(Progress(shot.id, "downloading", state="downloading"))
         self._fetch(job, url, video.get("file_size"))
+
+    def generate_audio(self, job: AudioJob) -> None:
+        """A line, effect or music cue through fal's ElevenLabs endpoints (see :mod:`.fal_audio`)."""
+        from storyboard.backends.fal_audio import generate_audio
+
+        generate_audio(self, job)
+
+    def committed_audio(self, job: AudioJob) -> None:
+        """The executor stored the sound: close its journal entry."""
+        from storyboard.backends.fal_audio import committed_audio
+
+        committed_audio(self, job)
 
     def committed(self, job: ShotJob) -> None:
         """The executor stored the clip in the cache: the request is done with for good."""

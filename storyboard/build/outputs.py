@@ -67,6 +67,9 @@ class RunResults(_Output):
     backend: str = Field(description="the --backend name (it namespaces the cache)")
     film: str | None = Field(description="the stitched film, relative to the build folder; null when not stitched")
     shots: list[ShotRun]
+    sounds: list[ShotRun] | None = Field(
+        default=None, description="each line, effect and music cue (present only when the storyboard has sound)"
+    )
 
 
 class Transition(_Output):

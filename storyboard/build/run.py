@@ -70,6 +70,7 @@ class BuildOutcome:
     seconds: float
     film_note: str = ""
     warnings: list[str] = field(default_factory=list)
+    sounds: list[ShotResult] = field(default_factory=list)  # lines, effects and music cues built
 
     def count(self, status: ShotStatus) -> int:
         """How many shots ended with ``status``."""
@@ -78,7 +79,7 @@ class BuildOutcome:
     @property
     def ok(self) -> bool:
         """True when no shot failed or was skipped."""
-        return all(r.status.built for r in self.results)
+        return all(r.status.built for r in [*self.results, *self.sounds])
 
 
 def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: Backend | None = None) -> BuildOutcome:
@@ -124,8 +125,8 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
             executor.run()
         finally:  # interrupted or not, what finished is recorded
             results = [executor.results[s.id] for s in plan.shots if s.id in executor.results]
-            results += [sound_result(sounds.results[a.id]) for a in plan.audio if a.id in sounds.results]
-            write_run_results(build_dir, options.backend, None, results)
+            sound_results = [sound_result(sounds.results[a.id]) for a in plan.audio if a.id in sounds.results]
+            write_run_results(build_dir, options.backend, None, results, sound_results)
         film, note = stitch_film(plan, build_dir, cache, executor.results, options.backend)
         placed = None
         if film is not None and plan.audio:
@@ -133,12 +134,14 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
 
             sound = finish_sound(plan, build_dir, cache, film)
             note, placed = f"{note}; {sound.note}", sound.placed
-        write_run_results(build_dir, options.backend, film, results)
+        write_run_results(build_dir, options.backend, film, results, sound_results)
         if film is not None:
             from storyboard.media.timeline import write_timeline
 
             write_timeline(plan, build_dir, film, audio_tracks=audio_tracks(placed, build_dir) if placed else None)
-        return BuildOutcome(results, film, build_dir, time.monotonic() - t0, note, list(cache.warnings))
+        return BuildOutcome(
+            results, film, build_dir, time.monotonic() - t0, note, list(cache.warnings), sounds=sound_results
+        )
     finally:
         backend.close()
         release_lock(build_lock)
@@ -146,8 +149,8 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
 
 
 def sound_result(r: SoundResult) -> ShotResult:
-    """A sound's result in the shape of a shot's (run_results.json and the summary count both)."""
-    return ShotResult(r.id, r.key, r.status, r.seconds, r.error, r.path)
+    """A sound's result in the shape of a shot's (for run_results.json and the summary)."""
+    return ShotResult(r.id, r.key, ShotStatus(r.status), r.seconds, r.error, r.path)
 
 
 def audio_tracks(placed: list, build_dir: Path) -> list[tuple[str, list[tuple[float, float, str, str]]]]:
@@ -233,23 +236,27 @@ def write_manifest(plan: Plan, build_dir: Path, backend: str) -> Path:
     return path
 
 
-def write_run_results(build_dir: Path, backend: str, film: Path | None, results: list[ShotResult]) -> Path:
-    """``run_results.json``: one entry per shot with its status, time and error (schemas/run_results.schema.json)."""
+def write_run_results(
+    build_dir: Path, backend: str, film: Path | None, results: list[ShotResult], sounds: list[ShotResult] | None = None
+) -> Path:
+    """``run_results.json``: one entry per shot (and per sound) with its status, time and error
+    (schemas/run_results.schema.json)."""
+
+    def run(r: ShotResult) -> outputs.ShotRun:
+        return outputs.ShotRun(
+            id=r.id, key=r.key, status=r.status, seconds=round(r.seconds, 3), error=redact(r.error) if r.error else None
+        )
+
     data = outputs.RunResults(
         version=outputs.RESULTS_VERSION,
         backend=backend,
         film=os.path.relpath(film, build_dir) if film else None,
-        shots=[
-            outputs.ShotRun(
-                id=r.id,
-                key=r.key,
-                status=r.status,
-                seconds=round(r.seconds, 3),
-                error=redact(r.error) if r.error else None,
-            )
-            for r in results
-        ],
+        shots=[run(r) for r in results],
+        sounds=[run(r) for r in sounds] if sounds else None,
     )
     path = build_dir / "run_results.json"
-    atomic_write_json(path, outputs.dump(data))
+    written = outputs.dump(data)
+    if written.get("sounds") is None:  # a silent film's results are as before
+        written.pop("sounds", None)
+    atomic_write_json(path, written)
     return path

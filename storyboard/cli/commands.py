@@ -168,6 +168,9 @@ def build(
     failed = [r for r in outcome.results if r.status == ShotStatus.FAILED]
     for r in failed:
         term.error(f"shot {r.id!r} failed: {r.error}")
+    failed_sounds = [r for r in outcome.sounds if r.status == ShotStatus.FAILED]
+    for r in failed_sounds:
+        term.error(f"sound {r.id!r} failed: {r.error}")
     skipped = [r for r in outcome.results if r.status == ShotStatus.SKIPPED]
     if skipped:
         term.warning(f"skipped because an earlier shot failed: {', '.join(r.id for r in skipped)}")
@@ -175,11 +178,16 @@ def build(
         f"{outcome.count(ShotStatus.GENERATED)} generated, {outcome.count(ShotStatus.CACHED)} cached, "
         f"{len(failed)} failed, {len(skipped)} skipped in {outcome.seconds:.1f} s"
     )
+    if outcome.sounds:
+        made = {st: sum(1 for r in outcome.sounds if r.status == st) for st in ("generated", "cached")}
+        summary += f"; sound: {made['generated']} generated, {made['cached']} cached, {len(failed_sounds)} failed"
     if outcome.film is not None:
         summary += f" — film: {relpath(outcome.film)}"
+        if plan.audio and "; " in outcome.film_note:
+            summary += f" ({outcome.film_note.split('; ', 1)[1]})"
     elif outcome.film_note:
         summary += f" — {outcome.film_note}"
-    if failed or skipped:
+    if failed or skipped or failed_sounds:
         term.error(summary)
         raise typer.Exit(1)
     term.success(summary)

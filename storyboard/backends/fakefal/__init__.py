@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from storyboard.backends.fakefal import video
+from storyboard.backends.fakefal import audio, video
 from storyboard.backends.fakefal.protocol import (
     DEFAULT_CHAOS_KINDS,
     DEFAULT_CHAOS_PHASES,
@@ -166,6 +166,7 @@ class FakeFal:
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._submissions: list[Submission] = []
+        self._audio_submissions: list[Submission] = []  # speech, music, effects (see .audio)
         self.tunnels = 0  # TLS tunnels opened: fewer than calls when clients keep connections alive
         self._server: ProxyServer | None = None
         self._thread: threading.Thread | None = None
@@ -280,6 +281,7 @@ class FakeFal:
         with self._lock:
             self._calls.clear()
             self._submissions.clear()
+            self._audio_submissions.clear()
 
     @property
     def calls(self) -> list[Call]:
@@ -292,6 +294,12 @@ class FakeFal:
         """Requests the queue accepted, in order."""
         with self._lock:
             return list(self._submissions)
+
+    @property
+    def audio_submissions(self) -> list[Submission]:
+        """Requests to the audio endpoints the queue accepted, in order (``submissions`` holds the videos)."""
+        with self._lock:
+            return list(self._audio_submissions)
 
     @property
     def uploads(self) -> list[Upload]:
@@ -412,18 +420,24 @@ class FakeFal:
 
     def _submit(self, req: HttpRequest, body: Any, phase: str) -> HttpResponse:
         endpoint = req.path.strip("/")
-        if endpoint not in ENDPOINTS:
+        sound = endpoint in audio.ENDPOINTS
+        if endpoint not in ENDPOINTS and not sound:
             return json_response(404, {"detail": f"Application '{endpoint}' not found"}, fal_request_id())
         if body is None:
             return json_response(422, JSON_INVALID, fal_request_id())
-        errors = validate_input(body, known=self._check_url)
+        errors = audio.validate(endpoint, body) if sound else validate_input(body, known=self._check_url)
         if errors:
             return json_response(422, {"detail": errors}, {**fal_request_id(), "x-fal-retryable": "false"})
-        fate = self.faults.take("job", body["prompt"])
+        fate = self.faults.take("job", body.get("prompt") or body.get("text") or "")
         job = self.queue.submit(endpoint, body, fate, stuck_seconds=self.stuck_seconds)
-        self.media.add_result(job)
+        if sound:
+            audio.register(self.media, job)
+        else:
+            self.media.add_result(job)
         with self._lock:
-            self._submissions.append(Submission(endpoint, job.request_id, body, time.time()))
+            (self._audio_submissions if sound else self._submissions).append(
+                Submission(endpoint, job.request_id, body, time.time())
+            )
         if phase == "direct":
             while job.state != DONE and time.monotonic() - job.submitted_at < _DIRECT_WAIT:
                 time.sleep(0.02)
@@ -476,6 +490,10 @@ class FakeFal:
                 err.status,
                 {"detail": err.message, "error_type": err.error_type},
                 {**fal_request_id(rid), "x-fal-error-type": err.error_type},
+            )
+        if job.endpoint in audio.ENDPOINTS:
+            return json_response(
+                200, audio.result(job, self._base(req, "v3.fal.media"), self.media), fal_request_id(rid)
             )
         return json_response(
             200,

@@ -308,8 +308,8 @@ class Job:
 
     @property
     def prompt(self) -> str:
-        """The request's prompt ('' if it had none)."""
-        value = self.body.get("prompt")
+        """The request's prompt, or the text of a speech request ('' if it had none)."""
+        value = self.body.get("prompt", self.body.get("text"))
         return value if isinstance(value, str) else ""
 
     def done_at(self) -> float:
