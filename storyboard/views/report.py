@@ -23,4 +23,15 @@ def plan_text(plan: Plan) -> str:
             refs = f" (+ {', '.join(r.display for r in el.references)})" if el.references else ""
             lines.append(f"    @Element{i}: {el.name} = {el.frontal.display}{refs}")
         lines.append("")
+    if plan.audio:
+        lines.append(f"sound — {len(plan.audio)} node{'s' if len(plan.audio) != 1 else ''}")
+        for a in plan.audio:
+            where = f"{a.shot} +{a.offset:g} s" if a.shot else f"{a.start} → {a.end if a.end is not None else 'end'}"
+            what = (
+                f"{a.speaker} ({a.voice.fal if a.voice else ''}): {a.text!r}"
+                if a.kind == "line"
+                else (f"file {a.file.display}" if a.file is not None else repr(a.text))
+            )
+            lines.append(f"  {a.id:<16} {a.kind:<5} {where:<18} {what}  (key {a.key[:12]})")
+        lines.append("")
     return "\n".join(lines)

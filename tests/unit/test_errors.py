@@ -83,7 +83,8 @@ def test_unknown_field_without_a_close_one_lists_the_fields(project: Path) -> No
             1,
             "soundtrack",
             "unknown field 'soundtrack'",
-            "known fields: imports, characters, objects, styles, images, version, title, model, defaults, vars, shots, film",
+            "known fields: imports, characters, objects, styles, images, voices, version, title, model, defaults, vars, shots, "
+            "film",
         ),
     ]
 

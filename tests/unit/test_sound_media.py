@@ -1,0 +1,99 @@
+"""The sound's pure parts: subtitle text, the film's layout in frames, the ducking envelope, the fake's
+audio schema, and the preview's speech engine (eSpeak NG from its wheel) really speaking."""
+
+from __future__ import annotations
+
+import wave
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from storyboard.backends.fakefal import audio as fake_audio
+from storyboard.media.mix import _duck_expression, layout, sound_span
+from storyboard.media.subtitles import Cue, srt, webvtt
+from storyboard.plan import Transition
+
+
+def test_srt_and_webvtt_text() -> None:
+    cues = [
+        Cue(0.5, 2.25, "Every summer.", (("Every", 0.5), ("summer.", 1.2))),
+        Cue(61.004, 3725.5, "Later."),
+    ]
+    assert srt(cues) == (
+        "1\n00:00:00,500 --> 00:00:02,250\nEvery summer.\n\n2\n00:01:01,004 --> 01:02:05,500\nLater.\n"
+    )
+    assert webvtt(cues) == (
+        "WEBVTT\n\n1\n00:00:00.500 --> 00:00:02.250\nEvery <00:00:01.200>summer.\n\n"
+        "2\n00:01:01.004 --> 01:02:05.500\nLater.\n"
+    )
+
+
+def test_overlapping_cues_end_where_the_next_begins() -> None:
+    text = srt([Cue(1.0, 4.0, "a"), Cue(3.0, 5.0, "b")])
+    assert "00:00:01,000 --> 00:00:03,000\na" in text
+
+
+def test_layout_counts_frames_and_overlaps_crossfades() -> None:
+    lay = layout([121, 193, 121], [Transition(), Transition("crossfade", 0.5), Transition("fade", 1.0)], Fraction(24))
+    assert lay.starts == (0.0, (121 - 12) / 24, (121 - 12 + 193) / 24)
+    assert lay.total == (121 + 193 + 121 - 12) / 24
+
+
+def test_the_ducking_envelope_dips_by_the_cues_depth() -> None:
+    expr = _duck_expression([(1.0, 2.0)], 12.0)
+    assert expr is not None
+    floor = 10 ** (-12 / 20)
+
+    def at(t: float) -> float:
+        ramp = min(max(min((t - (1.0 - 0.15)) / 0.15, ((2.0 + 0.35) - t) / 0.35), 0), 1)
+        return 1 - (1 - floor) * ramp
+
+    assert expr.startswith(f"1-{1 - floor:.5f}*")
+    assert at(0.5) == 1 and abs(at(1.5) - floor) < 1e-9 and at(3.0) == 1
+    assert _duck_expression([], 12.0) is None and _duck_expression([(1.0, 2.0)], 0) is None
+
+
+def test_the_fake_refuses_what_fal_would_refuse() -> None:
+    assert fake_audio.validate(fake_audio.TTS, {"text": "Hi", "voice": "Aria", "timestamps": True}) == []
+    errors = fake_audio.validate(fake_audio.TTS, {"text": "", "stability": 2, "sped": 1})
+    assert {(tuple(e["loc"]), e["type"]) for e in errors} == {
+        (("body", "sped"), "extra_forbidden"),
+        (("body", "stability"), "value_error"),
+        (("body", "text"), "string_too_short"),
+    }
+    assert fake_audio.validate(fake_audio.MUSIC, {"prompt": "x", "music_length_ms": 1000})[0]["loc"] == [
+        "body",
+        "music_length_ms",
+    ]
+    assert fake_audio.validate(fake_audio.MUSIC, {"prompt": "x", "music_length_ms": 3000.5})[0]["type"] == "type_error"
+    assert fake_audio.validate(fake_audio.SFX, {"text": "x", "duration_seconds": 23})[0]["type"] == "value_error"
+    assert fake_audio.validate(fake_audio.SFX, {"duration_seconds": 2})[0]["type"] == "missing"
+
+
+def test_the_fakes_audio_is_real_and_as_long_as_asked(tmp_path: Path) -> None:
+    from storyboard.media.mix import decode_to_wav, wav_duration
+
+    mp3 = tmp_path / "out.mp3"
+    mp3.write_bytes(fake_audio.audio_bytes(fake_audio.SFX, 2.5))
+    decode_to_wav(mp3, tmp_path / "out.wav")
+    assert abs(wav_duration(tmp_path / "out.wav") - 2.5) < 0.06  # MP3 frames round the end
+
+
+def test_the_preview_speaks(tmp_path: Path) -> None:
+    from storyboard.backends.base import AudioJob
+    from storyboard.backends.preview_audio import generate_audio
+    from storyboard.plan import AudioPlan, VoicePlan
+
+    line = AudioPlan("a.line1", "line", "tts", "There you are.", "0" * 64, voice=VoicePlan("v", "Aria", "en-us"))
+    job = AudioJob(line, tmp_path / "line.wav", tmp_path)
+    generate_audio(job)
+    with wave.open(str(job.dest), "rb") as w:
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        seconds = w.getnframes() / w.getframerate()
+    assert 0.5 < seconds < 3
+    assert np.sqrt(np.mean((data / 32768.0) ** 2)) > 0.01  # audible, not a placeholder of silence
+    assert [w for w, _, _ in job.words] == ["There", "you", "are."]
+    assert job.words[0][1] < job.words[1][1] < job.words[2][1]
+    start, end = sound_span(job.dest)
+    assert 0 <= start < 0.3 and seconds - 0.3 < end <= seconds
