@@ -158,9 +158,15 @@ class SoundRunner:
         todo = sounds_to_build(self.plan, self.only)
         if not todo:
             return self.results
-        with ThreadPoolExecutor(max_workers=max(1, self.jobs), thread_name_prefix="sound") as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, self.jobs), thread_name_prefix="sound")
+        try:
             for result in pool.map(self._one, todo):
                 self.results[result.id] = result
+        except BaseException:  # Ctrl-C: running sounds stop waiting; what finished is kept
+            self.cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
         return self.results
 
     def _one(self, audio: AudioPlan) -> SoundResult:

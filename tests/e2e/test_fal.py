@@ -165,7 +165,8 @@ def test_cost_and_max_cost(example, fake_fal):
     proc = run_cli("cost", str(sb), "--json", env=fal_env(fake_fal))
     assert proc.returncode == 0, proc.stderr
     est = json.loads(proc.stdout)
-    assert est["total"] == pytest.approx(22 * 0.084)
+    assert sum(s["usd"] for s in est["shots"]) == pytest.approx(22 * 0.084)
+    assert est["total"] == pytest.approx(22 * 0.084 + sum(a["usd"] for a in est["audio"]))  # the greenhouse speaks
     refused = build(sb, fake_fal, "--max-cost", "1.00")
     assert refused.returncode == 2
     assert "over --max-cost" in refused.stderr
