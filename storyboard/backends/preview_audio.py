@@ -51,7 +51,7 @@ class Speaker:
 
     def __init__(self) -> None:
         try:
-            import espeakng_loader
+            import espeakng_loader  # type: ignore[import-untyped]
         except ImportError:  # pragma: no cover - a declared dependency
             raise BackendError(
                 "preview speech needs the espeakng-loader package: pip install espeakng-loader"
@@ -81,7 +81,7 @@ class Speaker:
                 cls._instance = Speaker()
             return cls._instance
 
-    def _collect(self, wav: ctypes.Array, count: int, events: ctypes.Array) -> int:  # type: ignore[type-arg]
+    def _collect(self, wav: ctypes.Array, count: int, events: ctypes.Array) -> int:
         if count > 0:
             self._samples.extend(wav[:count])
         i = 0
@@ -92,7 +92,7 @@ class Speaker:
             i += 1
         return 0
 
-    def say(self, text: str, voice: str, rate: int) -> tuple[array.array, list[tuple[str, float, float]]]:  # type: ignore[type-arg]
+    def say(self, text: str, voice: str, rate: int) -> tuple[array.array, list[tuple[str, float, float]]]:
         """Samples of ``text`` spoken by eSpeak voice ``voice`` at ``rate`` words a minute, and word timings."""
         with self._lock:
             self._samples, self._words = array.array("h"), []

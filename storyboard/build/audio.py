@@ -202,7 +202,9 @@ class SoundRunner:
             progress=lambda p: self.on_event(Event(p.shot_id, "progress", p.message, p.queue_position)),
         )  # fmt: skip
         try:
-            generate = self.backend.generate_audio
+            generate = getattr(self.backend, "generate_audio", None)
+            if generate is None:
+                raise BackendError(f"the {self.backend.name!r} backend cannot generate sound")
             generate(job)
             if self.cancel.is_set():
                 raise BackendError("cancelled")

@@ -206,7 +206,7 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> Sound
     sounds = [
         Sound(p.audio.id, _STEM_OF[p.audio.kind], p.path,
               p.audio.offset if p.audio.kind == "sfx" else p.start, p.audio.level,
-              shot=[s.id for s in plan.shots].index(p.audio.shot) if p.audio.kind == "sfx" else None,
+              shot=[s.id for s in plan.shots].index(p.audio.shot or "") if p.audio.kind == "sfx" else None,
               length=p.length if p.audio.kind == "music" else None, fade_in=p.audio.fade_in,
               fade_out=p.audio.fade_out, file_seconds=p.record.duration if p.record else wav_duration(p.path),
               duck=p.audio.duck)

@@ -148,7 +148,7 @@ class AudioCompiler:
             return (element.voice, voice) if voice is not None else None
         return self._character_voice(scope, element.extends, depth + 1) if element.extends else None
 
-    def _speaker(self, speaker: str, where: tuple) -> VoicePlan | None:
+    def _speaker(self, speaker: str, where: tuple[str | int, ...]) -> VoicePlan | None:
         scope = self.resolved.scope
         voice = self._voice_in(scope, speaker)
         if voice is not None:
@@ -178,11 +178,11 @@ class AudioCompiler:
         return None
 
     # -- lines and effects ---------------------------------------------------------------
-    def _location(self, path: tuple) -> SourceLocation:
+    def _location(self, path: tuple[str | int, ...]) -> SourceLocation:
         line, col = self.doc.locate(path)
         return SourceLocation(self.doc.display, line, col)
 
-    def _render(self, text: str, t: ShotTiming, where: tuple) -> str | None:
+    def _render(self, text: str, t: ShotTiming, where: tuple[str | int, ...]) -> str | None:
         try:
             return " ".join(self.renderer.render(text, t.context).split())
         except PromptError as exc:
@@ -230,7 +230,7 @@ class AudioCompiler:
             out.append(_keyed(plan))
         return out
 
-    def _file(self, raw: str, where: tuple) -> AssetRef | None:
+    def _file(self, raw: str, where: tuple[str | int, ...]) -> AssetRef | None:
         if raw.startswith(("http://", "https://")):
             self.problems.append(
                 self.doc.problem(where, f"{raw!r}: audio is mixed locally", "download the file and give its path")
@@ -293,7 +293,9 @@ class AudioCompiler:
         for n, cue in enumerate(self.sb.film.music):
             where = ("film", "music", n)
 
-            def at(value: str | float | None, end: bool, field: str, where: tuple = where) -> float | None:
+            def at(
+                value: str | float | None, end: bool, field: str, where: tuple[str | int, ...] = where
+            ) -> float | None:
                 if value is None:
                     return length
                 if isinstance(value, str):

@@ -24,6 +24,7 @@ from storyboard.errors import InputError, Problem, relpath
 from storyboard.graph import continuity_cycle, format_cycle, topological_shots
 from storyboard.plan import (
     AssetRef,
+    AudioPlan,
     ElementRef,
     FilmPlan,
     Mention,
@@ -231,7 +232,7 @@ class _ShotCompiler:
                     )
                 )
 
-    def _plan(self, drafts: list[_Draft], order: list[str], audio: tuple = ()) -> Plan:
+    def _plan(self, drafts: list[_Draft], order: list[str], audio: tuple[AudioPlan, ...] = ()) -> Plan:
         by_id = {d.shot.id: d for d in drafts}
         keys: dict[str, str] = {}
         for sid in order:

@@ -90,8 +90,8 @@ class Shot(_Model):
     transition: TransitionField | None = Field(None, description="how the film passes into this shot")
     model: ModelName | None = Field(None, description="another model for this shot")
     notes: str | None = Field(None, description="free text for the board; not sent to the model")
-    lines: tuple[Line, ...] = Field((), description="dialogue and narration spoken in this shot")
-    sfx: tuple[Effect, ...] = Field((), description="sound effects in this shot")
+    lines: tuple[Line, ...] = Field(default=(), description="dialogue and narration spoken in this shot")
+    sfx: tuple[Effect, ...] = Field(default=(), description="sound effects in this shot")
 
 
 class Film(_Model):
@@ -99,9 +99,9 @@ class Film(_Model):
 
     output: Annotated[str, StringConstraints(pattern=r"^[^/\\]+\.mp4$")] = "film.mp4"
     transition: TransitionField = "cut"
-    music: tuple[MusicCue, ...] = Field((), description="music cues, placed against shots or times")
+    music: tuple[MusicCue, ...] = Field(default=(), description="music cues, placed against shots or times")
     loudness: Loudness = Field(default_factory=Loudness)
-    subtitles: bool = Field(True, description="write SRT and WebVTT beside the film and a subtitle track in it")
+    subtitles: bool = Field(default=True, description="write SRT and WebVTT beside the film and a subtitle track in it")
 
 
 class _Assets(_Model):

@@ -33,14 +33,15 @@ class Voice(_Model):
 
     description: str | None = None
     fal: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
-        "Rachel", description="the ElevenLabs voice fal speaks with: a preset name (Aria, George, …) or a voice id"
+        default="Rachel",
+        description="the ElevenLabs voice fal speaks with: a preset name (Aria, George, …) or a voice id",
     )
     preview: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+\-]{1,40}$")] = Field(
-        "en-us", description="the eSpeak NG voice of the offline preview (en-us, en-gb, en-us+f3, fr, …)"
+        default="en-us", description="the eSpeak NG voice of the offline preview (en-us, en-gb, en-us+f3, fr, …)"
     )
-    stability: Annotated[float, Field(ge=0, le=1)] = Field(0.5, description="ElevenLabs voice stability, 0..1")
+    stability: Annotated[float, Field(ge=0, le=1)] = Field(default=0.5, description="ElevenLabs voice stability, 0..1")
     rate: Annotated[int, Field(ge=80, le=450)] = Field(
-        165, description="the preview's speaking rate in words per minute (fal's voices keep their own pace)"
+        default=165, description="the preview's speaking rate in words per minute (fal's voices keep their own pace)"
     )
 
 
@@ -52,7 +53,7 @@ class Line(_Model):
 
     speaker: SpeakerName = Field(description="a character that has a voice, or a voice name")
     text: Annotated[str, StringConstraints(min_length=1)] = Field(description="what is said (jinja, like prompts)")
-    offset: Seconds = Field(0.0, description="seconds from the start of the shot")
+    offset: Seconds = Field(default=0.0, description="seconds from the start of the shot")
     level: Decibels = 0.0
 
 
@@ -61,9 +62,9 @@ class Effect(_Model):
 
     prompt: Annotated[str, StringConstraints(min_length=1)] | None = None
     file: AudioPath | None = None
-    offset: Seconds = Field(0.0, description="seconds from the start of the shot")
+    offset: Seconds = Field(default=0.0, description="seconds from the start of the shot")
     duration: Annotated[float, Field(ge=0.5, le=22)] | None = Field(
-        None, description="seconds to generate (a prompt only; default: the rest of the shot, at most 22)"
+        default=None, description="seconds to generate (a prompt only; default: the rest of the shot, at most 22)"
     )
     level: Decibels = -6.0
 
@@ -81,14 +82,16 @@ class MusicCue(_Model):
 
     prompt: Annotated[str, StringConstraints(min_length=1)] | None = None
     file: AudioPath | None = None
-    start: ShotName | Seconds = Field(0.0, description="a shot id (its start) or seconds into the film")
-    end: ShotName | Seconds | None = Field(None, description="a shot id (its end) or seconds; default: the film's end")
+    start: ShotName | Seconds = Field(default=0.0, description="a shot id (its start) or seconds into the film")
+    end: ShotName | Seconds | None = Field(
+        default=None, description="a shot id (its end) or seconds; default: the film's end"
+    )
     level: Decibels = -10.0
     fade_in: FadeSeconds = 1.0
     fade_out: FadeSeconds = 2.0
-    instrumental: bool = Field(True, description="generated music without vocals")
+    instrumental: bool = Field(default=True, description="generated music without vocals")
     duck: Annotated[float, Field(ge=0, le=40)] = Field(
-        12.0, description="how many dB the music dips under speech (0: no ducking)"
+        default=12.0, description="how many dB the music dips under speech (0: no ducking)"
     )
 
     @model_validator(mode="after")
@@ -101,5 +104,5 @@ class MusicCue(_Model):
 class Loudness(_Model):
     """The film's loudness: EBU R128 integrated loudness and a true-peak ceiling."""
 
-    target: Annotated[float, Field(ge=-40, le=-5)] = Field(-14.0, description="integrated loudness, LUFS")
-    true_peak: Annotated[float, Field(ge=-9, le=0)] = Field(-1.0, description="true-peak ceiling, dBTP")
+    target: Annotated[float, Field(ge=-40, le=-5)] = Field(default=-14.0, description="integrated loudness, LUFS")
+    true_peak: Annotated[float, Field(ge=-9, le=0)] = Field(default=-1.0, description="true-peak ceiling, dBTP")

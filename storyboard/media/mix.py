@@ -75,7 +75,7 @@ class Layout:
 class MixReport:
     """What the mix did and measured."""
 
-    stems: dict[str, Path] = field(default_factory=dict)
+    stems: dict[Stem, Path] = field(default_factory=dict)
     measured_before: float | None = None  # integrated loudness of the sum before the master gain
     loudness: float | None = None  # of the film's audio, measured after muxing
     true_peak: float | None = None
@@ -83,7 +83,7 @@ class MixReport:
 
 def layout(frames: Sequence[int], transitions: Sequence[Transition], fps: Fraction) -> Layout:
     """The film's layout from each clip's frame count and the transitions into each clip."""
-    joins = resolve_joins(transitions, [n / fps for n in frames], fps)
+    joins = resolve_joins(transitions, [float(n / fps) for n in frames], fps)
     starts, t = [], 0
     for i, n in enumerate(frames):
         t -= joins[i].overlap if i else 0

@@ -10,6 +10,7 @@ Shot ids, keys, prompts and models are clip metadata under ``storyboard``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from storyboard.media.probe import probe
 from storyboard.plan import Plan
@@ -99,7 +100,7 @@ def _frames(clip: Path, rate: float) -> int:
     return info.frames or round(info.duration * rate)
 
 
-def _audio_tracks(name: str, items: list[tuple[float, float, str, str]], rate: float) -> list:  # type: ignore[type-arg]
+def _audio_tracks(name: str, items: list[tuple[float, float, str, str]], rate: float) -> list[Any]:
     """OTIO audio tracks for one stem: each sound a clip at its place in the film with gaps between;
     sounds that overlap go on further tracks (``Dialogue 2``), since a track plays one clip at a time."""
     import opentimelineio as otio

@@ -72,7 +72,7 @@ def validate(endpoint: str, body: Any) -> list[dict[str, Any]]:
             errors.append(_err(["body", name], f"Input should be a valid {getattr(kind, '__name__', 'number')}",
                                "type_error", value))  # fmt: skip
             continue
-        if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        if bounds is not None and isinstance(value, int | float) and not bounds[0] <= value <= bounds[1]:
             errors.append(_err(["body", name], f"Input should be between {bounds[0]} and {bounds[1]}",
                                "value_error", value))  # fmt: skip
         if isinstance(value, str) and name in ("text", "prompt"):
