@@ -126,8 +126,14 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         base = median(timed(theirs) for _ in range(3))
     label = f"{shots} shots × {seconds} s, {n_lines} lines + music"
     return [
-        row(f"sound stage, {label}: ours (stems, ducking, loudness, subtitles) vs concat + one ffmpeg mix",
-            mine, base, "s", f"ratio ≤ {GOAL:g}", mine / base <= GOAL)  # fmt: skip
+        row(
+            f"sound stage, {label}: ours (stems, ducking, loudness, subtitles) vs concat + one ffmpeg mix",
+            mine,
+            base,
+            "s",
+            f"ratio ≤ {GOAL:g}",
+            mine / base <= GOAL,
+        )  # fmt: skip
     ]
 
 

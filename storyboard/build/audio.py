@@ -21,6 +21,7 @@ from typing import Any
 from storyboard.backends.base import AudioJob, Backend
 from storyboard.build.cache import Cache, place_file
 from storyboard.build.executor import Event, EventSink
+from storyboard.build.outputs import Activity, ShotStatus
 from storyboard.errors import BackendError, MediaError, StoryboardError, UsageError, redact
 from storyboard.media.mix import decode_to_wav, sound_span, wav_duration
 from storyboard.plan import AudioPlan, Plan
@@ -179,27 +180,27 @@ class SoundRunner:
                     record = self.store.lookup(audio.key)
                     if record is not None:
                         self._publish(audio)
-                        self.on_event(Event(audio.id, "cached"))
+                        self.on_event(Event(audio.id, ShotStatus.CACHED))
                         return SoundResult(audio.id, audio.key, "cached", time.monotonic() - t0,
                                            path=self.store.path(audio.key), record=record)  # fmt: skip
-                self.on_event(Event(audio.id, "running"))
+                self.on_event(Event(audio.id, Activity.RUNNING))
                 record = self._generate(audio)
                 self._publish(audio)
-                self.on_event(Event(audio.id, "generated", f"{time.monotonic() - t0:.1f} s"))
+                self.on_event(Event(audio.id, ShotStatus.GENERATED, f"{time.monotonic() - t0:.1f} s"))
                 return SoundResult(audio.id, audio.key, "generated", time.monotonic() - t0,
                                    path=self.store.path(audio.key), record=record)  # fmt: skip
             except (StoryboardError, OSError) as exc:
                 message = redact(str(exc) or exc.__class__.__name__)
             except Exception as exc:  # a bug in a backend must not take the other sounds down
                 message = redact(f"internal error: {exc.__class__.__name__}: {exc}")
-            self.on_event(Event(audio.id, "failed", message))
+            self.on_event(Event(audio.id, ShotStatus.FAILED, message))
             return SoundResult(audio.id, audio.key, "failed", time.monotonic() - t0, error=message)
 
     def _generate(self, audio: AudioPlan) -> SoundRecord:
         raw = self.store.temp(audio.key, ".raw")
         job = AudioJob(
             audio=audio, dest=raw, state_dir=self.cache.state_dir, cancel=self.cancel, force=audio.id in self.force,
-            progress=lambda p: self.on_event(Event(p.shot_id, "progress", p.message, p.queue_position)),
+            progress=lambda p: self.on_event(Event(p.shot_id, Activity.PROGRESS, p.message, p.queue_position)),
         )  # fmt: skip
         try:
             generate = getattr(self.backend, "generate_audio", None)
