@@ -26,7 +26,7 @@ from storyboard.build.audio import SoundResult, SoundRunner
 from storyboard.build.cache import Cache, hold_lock, place_file, release_lock
 from storyboard.build.executor import EventSink, ExecuteOptions, Executor, ShotResult
 from storyboard.build.outputs import ShotStatus
-from storyboard.errors import UsageError, redact
+from storyboard.errors import UsageError, redact, relpath
 from storyboard.graph import build_graph
 from storyboard.plan import Plan
 from storyboard.util import atomic_write_json, make_readable
@@ -103,6 +103,7 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
             f"the build folder {build_dir}",
             "wait for it to finish, or build into another folder with --out",
         )
+        guard_paid_film(plan, build_dir, options.backend)
         cache.sweep_temps()
         (build_dir / "shots").mkdir(parents=True, exist_ok=True)
         write_manifest(plan, build_dir, options.backend)
@@ -139,9 +140,8 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
             from storyboard.media.timeline import write_timeline
 
             write_timeline(plan, build_dir, film, audio_tracks=audio_tracks(placed, build_dir) if placed else None)
-        return BuildOutcome(
-            results, film, build_dir, time.monotonic() - t0, note, list(cache.warnings), sounds=sound_results
-        )
+        warnings = list(cache.warnings) + list(getattr(backend, "warnings", []))
+        return BuildOutcome(results, film, build_dir, time.monotonic() - t0, note, warnings, sounds=sound_results)
     finally:
         backend.close()
         release_lock(build_lock)
@@ -161,6 +161,36 @@ def audio_tracks(placed: list, build_dir: Path) -> list[tuple[str, list[tuple[fl
         rel = f"audio/{p.audio.id}.wav" if p.audio.generated else os.path.relpath(p.audio.file.path, build_dir)
         tracks[names[p.audio.kind]].append((p.start, p.length, rel, p.audio.id))
     return [(name, items) for name, items in tracks.items() if items]
+
+
+def last_backend(build_dir: Path) -> str | None:
+    """The backend of the last build in ``build_dir`` (from its ``run_results.json``), or None."""
+    try:
+        data = json.loads((build_dir / "run_results.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    backend = data.get("backend") if isinstance(data, dict) else None
+    return backend if isinstance(backend, str) and backend else None
+
+
+def guard_paid_film(plan: Plan, build_dir: Path, backend: str) -> None:
+    """A preview build never replaces another backend's film, clips and timeline in ``build_dir``.
+
+    The paid clips stay safe in the cache either way; this keeps ``build/`` from silently
+    showing an animatic where the user last left the paid film (docs/cli.md, "One film per
+    build folder").
+    """
+    prior = last_backend(build_dir)
+    if backend != "preview" or prior in (None, "preview"):
+        return
+    film = build_dir / plan.film.output
+    shown = relpath(film) if film.exists() else relpath(build_dir)
+    raise UsageError(
+        f"{relpath(build_dir)} holds the film built with --backend {prior} ({shown}, its clips in "
+        f"{relpath(build_dir / 'shots')}); a preview build would replace it with the animatic. Build the preview "
+        f"into its own folder with --out {relpath(build_dir / 'preview')}, or rebuild the paid film with "
+        f"--backend {prior} (its clips are cached: nothing is paid again), or delete {relpath(build_dir)} first"
+    )
 
 
 def film_key(plan: Plan, clip_digests: list[str], backend: str) -> str:

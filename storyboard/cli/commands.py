@@ -128,7 +128,7 @@ def build(
     from storyboard.cli.progress import Display
     from storyboard.compiler.compile import CompileOptions, compile_file
     from storyboard.errors import CostLimitError
-    from storyboard.views.cost import estimate
+    from storyboard.views.cost import estimate, refetchable
 
     term = run.terminal  # --quiet and --verbose are the run's
     name = run.backend_name(backend)
@@ -149,8 +149,10 @@ def build(
         backend_options=run.backend_options(name),
     )
     if max_cost is not None:
-        # with --force nothing counts as already paid
-        est = estimate(plan, None if force else cache, run.prices(prices), chosen.ids if chosen.explicit else None)
+        # with --force nothing counts as already paid; a clip fal's CDN still has is fetched again for free
+        wanted = set(chosen.ids) if chosen.explicit else None
+        again = set() if force else refetchable(plan, cache, name, wanted)
+        est = estimate(plan, None if force else cache, run.prices(prices), wanted, again)
         if not backend_is_paid(name):
             term.detail(f"{name} builds cost nothing; --max-cost only guards paid backends")
         elif est.total > max_cost:
@@ -182,7 +184,7 @@ def build(
         made = {st: sum(1 for r in outcome.sounds if r.status == st) for st in ("generated", "cached")}
         summary += f"; sound: {made['generated']} generated, {made['cached']} cached, {len(failed_sounds)} failed"
     if outcome.film is not None:
-        summary += f" — film: {relpath(outcome.film)}"
+        summary += f" — {name} film: {relpath(outcome.film)}"
         if plan.audio and "; " in outcome.film_note:
             summary += f" ({outcome.film_note.split('; ', 1)[1]})"
     elif outcome.film_note:
@@ -214,13 +216,14 @@ def cost(
     from storyboard.build.run import open_cache
     from storyboard.build.selection import selection
     from storyboard.compiler.compile import CompileOptions, compile_file
-    from storyboard.views.cost import estimate
+    from storyboard.views.cost import estimate, refetchable
 
     name = run.backend_name(backend or "fal")
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     cache = open_cache(plan, run.cache_dir(cache_dir), name)
     chosen = selection(plan, select, exclude, cache)
-    est = estimate(plan, cache, run.prices(prices), chosen.ids if chosen.explicit else None)
+    wanted = set(chosen.ids) if chosen.explicit else None
+    est = estimate(plan, cache, run.prices(prices), wanted, refetchable(plan, cache, name, wanted))
     term = run.terminal
     if json_out:
         term.json(est.to_json())
@@ -236,7 +239,7 @@ def cost(
             s.model.rsplit("/", 2)[-2] + "/" + s.model.rsplit("/", 1)[-1],
             str(s.seconds),
             "?" if s.price_per_second is None else f"{s.price_per_second:.3f}",
-            "yes" if s.cached else "",
+            "yes" if s.cached else "fetch again" if s.refetch else "",
             f"{s.usd:.2f}",
         )
     term.print(table)
@@ -248,6 +251,8 @@ def cost(
             amount = f"{a.amount:g} {'chars' if a.unit == 'characters' else 's'}"
             sound_table.add_row(a.id, a.kind, amount, "yes" if a.cached else "", f"{a.usd:.2f}")
         term.print(sound_table)
-    term.data(f"total: ${est.total:.2f} for {sum(s.seconds for s in est.shots if not s.cached)} s not yet generated")
+    term.data(
+        f"total: ${est.total:.2f} for {sum(s.seconds for s in est.shots if not (s.cached or s.refetch))} s not yet generated"
+    )
     if est.unpriced:
         term.warning(f"no price known for: {', '.join(est.unpriced)}; add one with --prices")

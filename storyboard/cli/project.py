@@ -21,6 +21,7 @@ from storyboard.cli.options import (
     SelectOpt,
     handle_errors,
 )
+from storyboard.errors import relpath
 
 OutDirOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="Build folder. (default: build/ beside the storyboard)")
@@ -103,23 +104,35 @@ def status(
 
     Example: [bold]storyboard status examples/greenhouse/storyboard.yaml[/]
     """
-    from storyboard.build.run import default_build_dir, open_cache
+    from storyboard.build.run import default_build_dir, last_backend, open_cache
     from storyboard.build.selection import selection
     from storyboard.compiler.compile import CompileOptions, compile_file
     from storyboard.views.status import shot_statuses, sound_statuses
 
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
-    cache = open_cache(plan, run.cache_dir(cache_dir), run.backend_name(backend))
-    chosen = set(selection(plan, select, exclude, cache).chosen)
     build_dir = (out or default_build_dir(plan)).absolute()
+    # by default, the backend of the build folder's last build: its clips are the ones there
+    name = run.backend_name(backend or last_backend(build_dir))
+    cache = open_cache(plan, run.cache_dir(cache_dir), name)
+    chosen = set(selection(plan, select, exclude, cache).chosen)
     statuses = [s for s in shot_statuses(plan, cache, build_dir) if s.id in chosen]
     sound = [s for s in sound_statuses(plan, cache, build_dir) if s.id.split(".")[0] in chosen or "." not in s.id]
+    film = build_dir / plan.film.output
+    built_by = last_backend(build_dir)
     term = run.terminal
     if json_out:
         term.json(
-            {"shots": [s.to_json() for s in statuses], **({"sounds": [s.to_json() for s in sound]} if sound else {})}
+            {
+                "backend": name,
+                "film": {"path": relpath(film), "backend": built_by} if film.is_file() else None,
+                "shots": [s.to_json() for s in statuses],
+                **({"sounds": [s.to_json() for s in sound]} if sound else {}),
+            }
         )
         return
+    if film.is_file():
+        term.info(f"film: {relpath(film)}, from the last build with --backend {built_by or '?'}")
+    term.info(f"shots as the {name} backend's cache holds them:")
     statuses = statuses + sound
     for s in statuses:
         if s.up_to_date:

@@ -94,6 +94,7 @@ class Card:
     clip: str | None
     clip_note: str | None
     location: str | None
+    clip_seconds: float | None = None  # measured from the built clip (a "5 s" Kling clip lasts 5.04 s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,7 @@ class Page:
     source: str
     version: str
     shot_count: int
-    seconds: int
+    seconds: float
     film_seconds: float
     total_cost: str
     cost_now: str | None
@@ -300,6 +301,7 @@ class _CardMaker:
             clip=clip,
             clip_note=clip_note,
             location=f"{self.plan.source.name}:{shot.location.line}" if shot.location and shot.location.line else None,
+            clip_seconds=self.clip_seconds(shot) if clip is not None else None,
         )
 
     def status(self, shot: ShotPlan) -> tuple[str, str, str | None]:
@@ -315,6 +317,11 @@ class _CardMaker:
             return "outdated", f"changed since the last build ({status})", error
         return (status if status in STATUSES else "unknown"), status, error
 
+    def clip_seconds(self, shot: ShotPlan) -> float | None:
+        """How long the built clip really lasts, measured from its frames (None when unreadable)."""
+        assert self.build_dir is not None
+        return _measured_seconds(self.build_dir / "shots" / f"{shot.id}.mp4")
+
     def clip(self, shot: ShotPlan) -> tuple[str | None, str | None]:
         """The clip's page-relative URL, and a note when it was made from an earlier version of the shot."""
         if self.build_dir is None:
@@ -327,6 +334,18 @@ class _CardMaker:
         except (OSError, ValueError, AttributeError):
             built_key = None
         return _rel_url(path, self.page_dir), None if built_key == shot.key else "clip of an earlier version"
+
+
+def _measured_seconds(path: Path) -> float | None:
+    """A video's length from its frame count and rate, or None if it cannot be read."""
+    from storyboard.errors import MediaError
+    from storyboard.media.probe import probe
+
+    try:
+        info = probe(path)
+    except (MediaError, OSError):
+        return None
+    return round(info.frames / float(info.fps), 3) if info.frames and info.fps else round(info.duration, 3)
 
 
 def _build_summary(cards: list[Card], results: dict[str, Any] | None) -> str:
@@ -387,9 +406,13 @@ def write_board(
             m = priced(model, prices)
             rate = "no price" if m.price_per_second is None else f"${m.price_per_second:g}/s"
             prices_shown.append((_short_model(name), rate, m.price_source))
-    seconds = sum(s.duration for s in plan.shots)
-    overlap = sum(s.transition.duration for s in plan.shots[1:] if s.transition.type == "crossfade")
+    seconds: float = sum(s.duration for s in plan.shots)
+    overlap: float = sum(s.transition.duration for s in plan.shots[1:] if s.transition.type == "crossfade")
     film = build_dir / plan.film.output if build_dir is not None else None
+    measured = _measured_seconds(film) if film is not None and film.is_file() else None
+    if measured is not None:  # the film as it is, not as the requested seconds add up
+        seconds = round(sum(c.clip_seconds or c.duration for c in cards), 3)
+        overlap = seconds - measured
     page = Page(
         title=plan.title,
         source=plan.source.name,

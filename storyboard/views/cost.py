@@ -21,11 +21,12 @@ class ShotCost:
     seconds: int
     price_per_second: float | None
     cached: bool
+    refetch: bool = False  # not cached, but fal's CDN still has the video it paid for: downloaded again, free
 
     @property
     def usd(self) -> float:
-        """Dollars this shot would cost now (0 when cached or unpriced)."""
-        if self.cached or self.price_per_second is None:
+        """Dollars this shot would cost now (0 when cached, downloadable again, or unpriced)."""
+        if self.cached or self.refetch or self.price_per_second is None:
             return 0.0
         return self.seconds * self.price_per_second
 
@@ -63,7 +64,7 @@ class Estimate:
     @property
     def unpriced(self) -> list[str]:
         """Shots whose model has no known price."""
-        return [s.id for s in self.shots if s.price_per_second is None and not s.cached]
+        return [s.id for s in self.shots if s.price_per_second is None and not s.cached and not s.refetch]
 
     def to_json(self) -> dict[str, object]:
         """The estimate as ``storyboard cost --json`` prints it."""
@@ -77,6 +78,7 @@ class Estimate:
                     "seconds": s.seconds,
                     "price_per_second": s.price_per_second,
                     "cached": s.cached,
+                    "refetch": s.refetch,
                     "usd": round(s.usd, 4),
                 }
                 for s in self.shots
@@ -101,8 +103,36 @@ class Estimate:
         }
 
 
-def estimate(plan: Plan, cache: Cache | None, prices: dict[str, float], only: set[str] | None = None) -> Estimate:
-    """Estimate the cost of building ``plan`` (or the ``only`` shots) given what ``cache`` holds."""
+def refetchable(plan: Plan, cache: Cache, backend: str, only: set[str] | None = None) -> set[str]:
+    """Shot ids whose clip is not cached but whose paid video fal's CDN still serves (fal only).
+
+    The fal journal keeps each result's video URL; a HEAD on it tells whether the build will
+    download it again for free or has to generate (and pay for) the shot again.
+    """
+    if backend != "fal":
+        return set()
+    from storyboard.backends.fal_http import live_urls
+    from storyboard.backends.fal_state import read_videos
+
+    videos = read_videos(cache.base / "state")  # only read: no folder is made for a storyboard never built
+    wanted = {
+        s.key: s.id
+        for s in plan.shots
+        if (only is None or s.id in only) and s.key in videos and cache.lookup(s.key, verify=False) is None
+    }
+    live = live_urls({key: videos[key].url for key in wanted})
+    return {wanted[key] for key in live}
+
+
+def estimate(
+    plan: Plan,
+    cache: Cache | None,
+    prices: dict[str, float],
+    only: set[str] | None = None,
+    refetch: set[str] | frozenset[str] = frozenset(),
+) -> Estimate:
+    """Estimate the cost of building ``plan`` (or the ``only`` shots) given what ``cache`` holds;
+    ``refetch`` shots are downloaded again from fal's CDN, not paid for again."""
     out = []
     for s in plan.shots:
         if only is not None and s.id not in only:
@@ -110,7 +140,7 @@ def estimate(plan: Plan, cache: Cache | None, prices: dict[str, float], only: se
         model = find_model(s.model)
         price = priced(model, prices).price_per_second if model else None
         cached = cache is not None and cache.lookup(s.key, verify=False) is not None
-        out.append(ShotCost(s.id, s.model, s.duration, price, cached))
+        out.append(ShotCost(s.id, s.model, s.duration, price, cached, not cached and s.id in refetch))
     sounds = []
     store = SoundStore(cache) if cache is not None else None
     for a in sounds_to_build(plan, frozenset(only) if only is not None else None):

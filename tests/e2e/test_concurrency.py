@@ -19,8 +19,8 @@ from sbtest import write_storyboard
 from support.cli import results, run_cli
 from support.reliability import (
     FAST_FAL,
-    FPS,
     chains_storyboard,
+    clip_frames,
     frame_count,
     submissions_by_shot,
 )
@@ -77,7 +77,7 @@ def test_two_builds_at_once_one_stands_aside(project: Path, fake_fal_factory, ba
 
     cache_is_whole(project / ".storyboard" / "cache")
     assert {r["status"] for r in results(project / "build").values()} == {"generated"}
-    assert frame_count(project / "build" / "film.mp4") == len(SHOTS) * SECONDS * FPS
+    assert frame_count(project / "build" / "film.mp4") == len(SHOTS) * clip_frames(backend, SECONDS)
     if backend == "fal":
         per_shot = submissions_by_shot(fake)
         assert set(per_shot) == SHOTS and all(len(s) == 1 for s in per_shot.values()), "a shot was paid twice"

@@ -18,7 +18,7 @@ from storyboard.backends.fakefal import Fault
 from support.cli import results, run_cli, start_cli
 
 KEY = "fal-test-key-7f3a9c1e5b"
-FILM_FRAMES = (5 + 8 + 5 + 4) * 24 - 12
+FILM_FRAMES = sum(d * 24 + 1 for d in (5, 8, 5, 4)) - 12  # Kling clips are duration × 24 + 1 frames
 FAST = {"STORYBOARD_FAL_POLL": "0.05", "STORYBOARD_FAL_BACKOFF": "0.05"}
 
 
@@ -200,7 +200,9 @@ def test_a_kill_while_submitting_holds_the_shot_until_forced(example, fake_fal):
     fake_fal.reset()
     held = build(sb, fake_fal)
     assert held.returncode == 1
-    assert "stopped while submitting shot 'memory'" in held.stderr and "--select memory --force" in held.stderr
+    assert (
+        "sent shot 'memory' to fal but never got the answer" in held.stderr and "--select memory --force" in held.stderr
+    )
     assert not any("Fifty years later" in s.body["prompt"] for s in fake_fal.submissions)
     assert results(sb.parent / "build")["memory"]["status"] == "failed"
     forced = build(sb, fake_fal, "--select", "memory", "--force")

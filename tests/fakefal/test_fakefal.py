@@ -63,10 +63,22 @@ def fetch(url: str, **kwargs: Any) -> httpx.Response:
         return http.get(url, **kwargs)
 
 
+def jpeg_bytes(width: int, height: int, fmt: str = "JPEG") -> bytes:
+    """A real image of that size (fal's image rules decode it)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 120, 40)).save(out, fmt)
+    return out.getvalue()
+
+
 def check_video(path: Path, frames: int, size: tuple[int, int]) -> None:
-    """A real H.264 yuv420p 24 fps video of exactly ``frames`` frames at ``size``."""
+    """A real H.264 yuv420p 24 fps silent video of exactly ``frames`` frames at ``size`` (Kling's shape)."""
     assert imageio_ffmpeg.count_frames_and_secs(str(path))[0] == frames
     with av.open(str(path)) as container:
+        assert not container.streams.audio, "Kling O1 clips are silent"
         stream = container.streams.video[0]
         assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
         assert (stream.codec_context.width, stream.codec_context.height) == size
@@ -126,7 +138,7 @@ def test_queue_walk_result_and_video(
         body = fetch(video["url"]).content
         assert len(body) == video["file_size"]
         (tmp_path / "out.mp4").write_bytes(body)
-        check_video(tmp_path / "out.mp4", 4 * 24, (360, 640))
+        check_video(tmp_path / "out.mp4", 4 * 24 + 1, (360, 640))
     finally:
         if "_client" in vars(client):
             client._client.close()
@@ -192,7 +204,7 @@ def test_two_client_processes_share_one_fake(fake: FakeFal, tmp_path: Path) -> N
     """A first process uploads and submits, then exits; a second polls its request id."""
     env = {**os.environ, "NO_PROXY": "*", "no_proxy": "*", **fake.client_env("sub-key")}
     image = tmp_path / "frame.jpg"
-    image.write_bytes(b"\xff\xd8not really a jpeg")
+    image.write_bytes(jpeg_bytes(320, 320))
 
     def python(script: str, *args: str) -> dict[str, Any]:
         done = subprocess.run(
@@ -204,46 +216,121 @@ def test_two_client_processes_share_one_fake(fake: FakeFal, tmp_path: Path) -> N
     first = python(SUBMIT_SCRIPT, str(image), ENDPOINT)
     second = python(POLL_SCRIPT, first["request_id"], ENDPOINT, str(tmp_path / "v.mp4"))
     assert second["seen"][-1] == "Completed"
-    check_video(tmp_path / "v.mp4", 3 * 24, (480, 480))
+    check_video(tmp_path / "v.mp4", 3 * 24 + 1, (480, 480))
     assert fake.uploads[0].name == "frame.jpg" and fake.uploads[0].url == first["url"]
     assert fake.submissions[0].body["image_urls"] == [first["url"]]
 
 
 # --- validation -------------------------------------------------------------------------------
 
-REF = "https://example.com/ref.png"
+REF = "<ref>"  # replaced by the URL of an image uploaded to the fake (it refuses any other URL)
+EL = {"frontal_image_url": REF, "reference_image_urls": [REF]}
 VALIDATION_CASES = [
     ({}, ["body", "prompt"], "missing"),
     ({"prompt": "  "}, ["body", "prompt"], "string_too_short"),
+    ({"prompt": "x" * 2501}, ["body", "prompt"], "string_too_long"),
+    ({"prompt": "x", "negative_prompt": "blur"}, ["body", "negative_prompt"], "extra_forbidden"),
     ({"prompt": "x", "duration": "11"}, ["body", "duration"], "enum"),
+    ({"prompt": "x", "duration": "2"}, ["body", "duration"], "enum"),
     ({"prompt": "x", "duration": 5}, ["body", "duration"], "enum"),
     ({"prompt": "x", "aspect_ratio": "4:3"}, ["body", "aspect_ratio"], "enum"),
-    ({"prompt": "x", "image_urls": [REF] * 4, "elements": [{"frontal_image_url": REF}] * 4}, ["body"], "value_error"),
-    ({"prompt": "@Element2 waves", "elements": [{"frontal_image_url": REF}]}, ["body", "prompt"], "value_error"),
+    ({"prompt": "x", "image_urls": [REF] * 4, "elements": [EL] * 4}, ["body"], "value_error"),
+    ({"prompt": "@Element2 waves", "elements": [EL]}, ["body", "prompt"], "value_error"),
+    ({"prompt": "@Element0 waves", "elements": [EL]}, ["body", "prompt"], "value_error"),
     ({"prompt": "in the style of @Image1"}, ["body", "prompt"], "value_error"),
     (
         {"prompt": "x", "elements": [{"reference_image_urls": [REF]}]},
         ["body", "elements", 0, "frontal_image_url"],
         "missing",
     ),
+    (
+        {"prompt": "x", "elements": [{"frontal_image_url": REF}]},
+        ["body", "elements", 0, "reference_image_urls"],
+        "missing",
+    ),
+    (
+        {"prompt": "x", "elements": [{"frontal_image_url": REF, "reference_image_urls": []}]},
+        ["body", "elements", 0, "reference_image_urls"],
+        "too_short",
+    ),
+    (
+        {"prompt": "x", "elements": [{"frontal_image_url": REF, "reference_image_urls": [REF] * 4}]},
+        ["body", "elements", 0, "reference_image_urls"],
+        "too_long",
+    ),
+    ({"prompt": "x", "elements": [{**EL, "voice_id": "v"}]}, ["body", "elements", 0, "voice_id"], "extra_forbidden"),
     ({"prompt": "x", "image_urls": ["file:///tmp/a.png"]}, ["body", "image_urls", 0], "url_scheme"),
+    ({"prompt": "x", "image_urls": ["http://v3.fal.media/files/a/b.png"]}, ["body", "image_urls", 0], "url_scheme"),
     (
         {"prompt": "x", "image_urls": ["https://v3.fal.media/files/nope/a.png"]},
         ["body", "image_urls", 0],
         "file_download_error",
     ),
+    ({"prompt": "x", "image_urls": ["https://example.com/a.png"]}, ["body", "image_urls", 0], "file_download_error"),
 ]
+
+
+def _with_ref(value: Any, url: str) -> Any:
+    if value == REF:
+        return url
+    if isinstance(value, list):
+        return [_with_ref(v, url) for v in value]
+    if isinstance(value, dict):
+        return {k: _with_ref(v, url) for k, v in value.items()}
+    return value
 
 
 @pytest.mark.parametrize(("arguments", "loc", "kind"), VALIDATION_CASES)
 def test_invalid_input_is_a_422(
-    client: fal_client.SyncClient, fake: FakeFal, arguments: dict[str, Any], loc: list[Any], kind: str
+    client: fal_client.SyncClient,
+    fake: FakeFal,
+    tmp_path: Path,
+    arguments: dict[str, Any],
+    loc: list[Any],
+    kind: str,
 ) -> None:
+    (tmp_path / "ref.png").write_bytes(jpeg_bytes(400, 400, "PNG"))
+    url = client.upload_file(tmp_path / "ref.png")
     with pytest.raises(fal_client.FalClientHTTPError) as caught:
-        client.submit(ENDPOINT, arguments)
+        client.submit(ENDPOINT, _with_ref(arguments, url))
     assert caught.value.status_code == 422
     assert [(d["loc"], d["type"]) for d in caught.value.message] == [(loc, kind)]
     assert fake.submissions == [] and fake.count("submit", 422) == 1
+
+
+IMAGE_CASES = [
+    (jpeg_bytes(299, 400), "image_too_small"),
+    (jpeg_bytes(400, 299, "PNG"), "image_too_small"),
+    (jpeg_bytes(1100, 400), "invalid_aspect_ratio"),  # 2.75
+    (jpeg_bytes(310, 800), "invalid_aspect_ratio"),  # 0.39
+    (jpeg_bytes(400, 400, "GIF"), "image_load_error"),
+    (jpeg_bytes(400, 400, "BMP"), "image_load_error"),
+    (b"\x89PNG not an image", "image_load_error"),
+    (b"\xff" * 10_000_001, "image_too_large"),  # "10 MB" read as decimal megabytes, the stricter reading
+]
+
+
+@pytest.mark.parametrize(("data", "kind"), IMAGE_CASES)
+def test_images_outside_fals_rules_are_a_422(
+    client: fal_client.SyncClient, fake: FakeFal, tmp_path: Path, data: bytes, kind: str
+) -> None:
+    (tmp_path / "img.png").write_bytes(data)
+    url = client.upload_file(tmp_path / "img.png")
+    with pytest.raises(fal_client.FalClientHTTPError) as caught:
+        client.submit(ENDPOINT, {"prompt": "@Image1 glows", "image_urls": [url]})
+    assert caught.value.status_code == 422
+    assert [(d["loc"], d["type"]) for d in caught.value.message] == [(["body", "image_urls", 0], kind)]
+    assert fake.submissions == []
+
+
+def test_images_at_fals_limits_are_accepted(client: fal_client.SyncClient, fake: FakeFal, tmp_path: Path) -> None:
+    urls = []
+    for i, (w, h, fmt) in enumerate([(300, 300, "JPEG"), (750, 300, "PNG"), (300, 750, "WEBP")]):
+        (tmp_path / f"ok{i}.img").write_bytes(jpeg_bytes(w, h, fmt))
+        urls.append(client.upload_file(tmp_path / f"ok{i}.img"))
+    el = {"frontal_image_url": urls[0], "reference_image_urls": urls}
+    client.submit(ENDPOINT, {"prompt": "@Element1 by @Image3", "image_urls": urls, "elements": [el] * 4})
+    assert len(fake.submissions) == 1
 
 
 def test_unknown_endpoint_is_a_404(client: fal_client.SyncClient) -> None:

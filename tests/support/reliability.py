@@ -113,6 +113,11 @@ def assert_never_resubmitted_while_running(
     return again, lost
 
 
+def clip_frames(backend: str, seconds: int) -> int:
+    """Frames in one clip of ``seconds``: Kling (fal, and the fake) makes duration × 24 + 1, the preview exactly duration × 24."""
+    return seconds * FPS + (1 if backend == "fal" else 0)
+
+
 def frame_count(path: Path) -> int:
     """Decode the whole video: its true number of frames."""
     return imageio_ffmpeg.count_frames_and_secs(str(path))[0]

@@ -94,6 +94,7 @@ class Call:
     body: Any = None  # the JSON body of submissions
     fault: str | None = None  # e.g. "500", "chaos:drop"
     via: str = "tunnel"
+    headers: dict[str, str] | None = None  # of submissions, lower-case names, Authorization left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,8 +130,9 @@ class FakeFal:
     ``concurrency``, then runs ``processing_seconds``. A ``stuck`` request runs ``stuck_seconds``
     (None: forever, until cancelled). ``chaos_rate`` injects faults of ``chaos_kinds`` at random
     (for one ``seed``, each phase draws the same sequence). ``key``, if given, is the only fal key
-    accepted. ``strict_urls`` rejects fal.media URLs the fake does not hold; ``check_images`` also
-    applies fal's image rules (≥300 px a side, aspect 0.4–2.5, ≤10 MB, JPEG/PNG/WebP) to them.
+    accepted. ``strict_urls`` rejects every input URL that is not a file the fake holds;
+    ``check_images`` also applies fal's image rules (≥300 px a side, aspect 0.4–2.5, ≤10 MB,
+    JPEG/PNG/WebP) to uploaded images. Both are on by default: the fake is as strict as fal.
     """
 
     def __init__(
@@ -150,7 +152,7 @@ class FakeFal:
         fps: int = video.DEFAULT_FPS,
         key: str | None = None,
         strict_urls: bool = True,
-        check_images: bool = False,
+        check_images: bool = True,
     ) -> None:
         self.queue = Queue(concurrency=concurrency, processing_seconds=processing_seconds, queue_seconds=queue_seconds)
         self.faults = FaultBook(
@@ -274,6 +276,10 @@ class FakeFal:
             self.faults.chaos_rate = rate
         self.queue.configure(**settings)
 
+    def expire(self, request_id: str | None = None) -> int:
+        """Make result videos gone from the CDN (one request's, or all): their URLs answer 404."""
+        return self.media.expire(request_id)
+
     def reset(self) -> None:
         """Clear faults and every record; requests and files stay (a later run may still poll them)."""
         self.faults.clear()
@@ -355,6 +361,8 @@ class FakeFal:
         else:
             response = action()
             response.truncate = fault is not None and fault.kind == "truncated" and response.status in (200, 206)
+            if fault is not None and fault.kind == "corrupt" and response.status == 200 and response.file is not None:
+                response.body, response.file = _corrupted(response.file.read_bytes()), None
             response.drop = response.drop or (fault is not None and fault.kind == "drop_after")
         if phase == "upload" and req.path == "/files/upload":
             # fal_client makes a new httpx.Client for each CDN upload and never closes it: closing
@@ -472,7 +480,7 @@ class FakeFal:
         if job.state == DONE:
             ran = (job.finished_at or 0.0) - job.started_at if job.started_at is not None else 0.0
             body["metrics"] = {"inference_time": round(ran, 3)}
-            if job.error is not None:
+            if job.error is not None and not job.phantom:
                 body["error"], body["error_type"] = job.error.message, job.error.error_type
         return json_response(200, body, fal_request_id(rid))
 
@@ -531,14 +539,18 @@ class FakeFal:
             return json_response(401, {"detail": "Invalid or missing upload token"})
         content_type = req.headers.get("Content-Type") or "application/octet-stream"
         name = req.headers.get("X-Fal-File-Name") or "file" + (mimetypes.guess_extension(content_type) or ".bin")
-        url = self.media.store(name, content_type, req.body, via="cdn_v3", base=self._base(req, req.host))
+        lifecycle = _json_or_none((req.headers.get("X-Fal-Object-Lifecycle") or "").encode())
+        url = self.media.store(
+            name, content_type, req.body, via="cdn_v3", base=self._base(req, req.host), lifecycle=lifecycle
+        )
         return json_response(200, {"access_url": url, "content_type": content_type, "file_name": name})
 
     def _initiate(self, req: HttpRequest, body: Any) -> HttpResponse:
         if not isinstance(body, dict):
             return json_response(422, JSON_INVALID)
         name = str(body.get("file_name") or "upload.bin")
-        slot = self.media.open_slot(name, str(body.get("content_type") or "application/octet-stream"))
+        lifecycle = _json_or_none((req.headers.get("X-Fal-Object-Lifecycle-Preference") or "").encode())
+        slot = self.media.open_slot(name, str(body.get("content_type") or "application/octet-stream"), lifecycle)
         gcs = self._base(req, "storage.googleapis.com")
         return json_response(
             200,
@@ -561,18 +573,25 @@ class FakeFal:
             via="gcs",
             base=self._base(req, "v3.fal.media"),
             file_id=slot_id,
+            lifecycle=slot[2],
         )
         return HttpResponse(200, {"Content-Type": "text/plain"})
 
     def _check_url(self, url: str) -> tuple[str, str] | None:
-        """With ``strict_urls``: why a fal.media URL in a request is unusable here, or None."""
+        """With ``strict_urls``: why a URL in a request is unusable here, or None.
+
+        The fake reaches nothing outside itself, so only its own uploads (and result videos) are
+        usable; fal would fail to download anything else it could not reach.
+        """
+        if not self.strict_urls:
+            return None
         parts = urlsplit(url)
         host, path = parts.hostname or "", parts.path
         if host in _LOCAL_HOSTS and parts.port == self.port:
             host, path = _local_route(path)
-        if self.strict_urls and host.endswith("fal.media") and path.startswith("/files/"):
+        if host.endswith("fal.media") and path.startswith("/files/"):
             return self.media.problem(path)
-        return None
+        return f"Failed to download the file: {host or url} is not reachable", "file_download_error"
 
     # -- recording ------------------------------------------------------------------------
 
@@ -596,6 +615,7 @@ class FakeFal:
             body,
             fault,
             req.via,
+            _recorded_headers(req) if phase in ("submit", "direct") else None,
         )
         with self._lock:
             self._calls.append(call)
@@ -622,6 +642,17 @@ def _needs_key(phase: str, host: str) -> bool:
     """Queue calls and the storage API want ``Authorization: Key …``; the CDN has its own token."""
     queue_or_rest = phase in ("submit", "status", "result", "cancel", "direct", "token")
     return queue_or_rest or (phase == "upload" and host == "rest.fal.ai")
+
+
+def _corrupted(data: bytes) -> bytes:
+    """``data`` with a stretch in its middle zeroed: the same length, a container that still opens."""
+    middle, span = len(data) // 2, max(len(data) // 8, 1)
+    return data[:middle] + bytes(span) + data[middle + span :]
+
+
+def _recorded_headers(req: HttpRequest) -> dict[str, str]:
+    """A request's headers as recorded: names in lower case, never the credential."""
+    return {name.lower(): value for name, value in req.headers.items() if name.lower() != "authorization"}
 
 
 def _json_or_none(data: bytes) -> Any:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 import threading
 import time
 import uuid
@@ -22,13 +21,9 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-ENDPOINTS = (
-    "fal-ai/kling-video/o1/standard/reference-to-video",
-    "fal-ai/kling-video/o1/reference-to-video",
-)
-DURATIONS = tuple(str(n) for n in range(3, 11))
-ASPECT_RATIOS = ("16:9", "9:16", "1:1")
-MAX_REFERENCES = 7
+from storyboard.backends.fakefal.schema import ENDPOINTS, validate_input
+
+__all__ = ["ENDPOINTS", "Fault", "FaultBook", "Job", "JobError", "Queue", "validate_input"]
 
 # Phases of a call. "job" is not an HTTP call: it is what happens to an accepted request.
 HTTP_PHASES = ("token", "upload", "submit", "status", "result", "cancel", "download", "direct")
@@ -43,8 +38,10 @@ FAULT_KINDS: dict[str, tuple[frozenset[str], str]] = {
     "drop_after": (_ANY_HTTP, "any"),
     "422": (frozenset({"submit", "direct"}), "submit"),
     "truncated": (frozenset({"download"}), "download"),
+    "corrupt": (frozenset({"download"}), "download"),  # every byte sent, a stretch in the middle zeroed
     "stuck": (frozenset({"job"}), "job"),
     "completed_error": (frozenset({"job"}), "job"),
+    "phantom": (frozenset({"job"}), "job"),  # COMPLETED at once, nothing rendered, 422 on the result GET
 }
 DEFAULT_CHAOS_KINDS = ("429", "500", "502", "drop", "stuck", "completed_error", "truncated")
 DEFAULT_CHAOS_PHASES = ("upload", "submit", "status", "result", "download", "job")
@@ -173,108 +170,6 @@ class FaultBook:
 
 
 # ---------------------------------------------------------------------------------------------
-# Validation, in the shape of FastAPI/pydantic errors.
-
-_TAG = re.compile(r"@(Element|Image)(\d+)")
-
-
-def _err(loc: list[Any], msg: str, type_: str, value: Any = None) -> dict[str, Any]:
-    item: dict[str, Any] = {"loc": loc, "msg": msg, "type": type_}
-    if type_ != "missing":
-        item["input"] = value
-    return item
-
-
-UrlCheck = Callable[[str], "tuple[str, str] | None"]
-
-
-def _check_url(loc: list[Any], value: Any, errors: list[dict[str, Any]], known: UrlCheck | None) -> None:
-    if not isinstance(value, str):
-        errors.append(_err(loc, "Input should be a valid string", "string_type", value))
-    elif not re.match(r"^https?://[^/\s]+", value):
-        errors.append(_err(loc, "URL scheme should be 'http' or 'https'", "url_scheme", value))
-    elif known is not None and (problem := known(value)) is not None:
-        errors.append(_err(loc, problem[0], problem[1], value))
-
-
-def _url_list(loc: list[Any], value: Any, errors: list[dict[str, Any]], known: UrlCheck | None) -> int:
-    if value is None:
-        return 0
-    if not isinstance(value, list):
-        errors.append(_err(loc, "Input should be a valid list", "list_type", value))
-        return 0
-    for i, url in enumerate(value):
-        _check_url([*loc, i], url, errors, known)
-    return len(value)
-
-
-def _enum(body: dict[str, Any], key: str, allowed: tuple[str, ...], errors: list[dict[str, Any]]) -> None:
-    if key in body and body[key] not in allowed:
-        expected = ", ".join(f"'{a}'" for a in allowed[:-1]) + f" or '{allowed[-1]}'"
-        errors.append(_err(["body", key], f"Input should be {expected}", "enum", body[key]))
-
-
-def validate_input(body: Any, *, known: UrlCheck | None = None) -> list[dict[str, Any]]:
-    """The 422 ``detail`` items the Kling O1 reference-to-video endpoint would answer for ``body``.
-
-    ``known(url)`` may return ``(message, error type)`` for a URL the fake itself serves (a file
-    never uploaded, an image too small), or None when the URL is fine or not the fake's.
-    """
-    if not isinstance(body, dict):
-        return [_err(["body"], "Input should be a valid dictionary", "dict_type", body)]
-    errors: list[dict[str, Any]] = []
-    prompt = body.get("prompt")
-    if prompt is None:
-        errors.append(_err(["body", "prompt"], "field required", "missing"))
-    elif not isinstance(prompt, str):
-        errors.append(_err(["body", "prompt"], "Input should be a valid string", "string_type", prompt))
-    elif not prompt.strip():
-        errors.append(_err(["body", "prompt"], "String should have at least 1 character", "string_too_short", prompt))
-    _enum(body, "duration", DURATIONS, errors)
-    _enum(body, "aspect_ratio", ASPECT_RATIOS, errors)
-    n_images = _url_list(["body", "image_urls"], body.get("image_urls"), errors, known)
-    elements = body.get("elements")
-    n_elements = 0
-    if elements is not None and not isinstance(elements, list):
-        errors.append(_err(["body", "elements"], "Input should be a valid list", "list_type", elements))
-    elif elements:
-        n_elements = len(elements)
-        for i, element in enumerate(elements):
-            loc = ["body", "elements", i]
-            if not isinstance(element, dict):
-                errors.append(_err(loc, "Input should be a valid dictionary", "dict_type", element))
-                continue
-            if element.get("frontal_image_url") is None:
-                errors.append(_err([*loc, "frontal_image_url"], "field required", "missing"))
-            else:
-                _check_url([*loc, "frontal_image_url"], element["frontal_image_url"], errors, known)
-            _url_list([*loc, "reference_image_urls"], element.get("reference_image_urls"), errors, known)
-    if n_elements + n_images > MAX_REFERENCES:
-        errors.append(
-            _err(
-                ["body"],
-                f"Value error, at most {MAX_REFERENCES} elements and images in total are allowed, got "
-                f"{n_elements} element(s) and {n_images} image(s)",
-                "value_error",
-            )
-        )
-    if isinstance(prompt, str):
-        for what, number in _TAG.findall(prompt):
-            n, available = int(number), (n_elements if what == "Element" else n_images)
-            if not 1 <= n <= available:
-                errors.append(
-                    _err(
-                        ["body", "prompt"],
-                        f"Value error, @{what}{n} is out of range: {available} "
-                        f"{'element(s)' if what == 'Element' else 'image(s)'} given",
-                        "value_error",
-                        prompt,
-                    )
-                )
-    return errors
-
-
-# ---------------------------------------------------------------------------------------------
 # The queue.
 
 QUEUED, RUNNING, DONE = "IN_QUEUE", "IN_PROGRESS", "COMPLETED"
@@ -301,6 +196,7 @@ class Job:
     processing_seconds: float
     stuck_seconds: float | None = None  # set when stuck: None = forever
     stuck: bool = False
+    phantom: bool = False  # status says COMPLETED (no error); only the result GET answers the 422
     error: JobError | None = None
     started_at: float | None = None
     finished_at: float | None = None
@@ -382,6 +278,13 @@ class Queue:
             )
             if fault is not None and fault.kind == "stuck":
                 job.stuck, job.stuck_seconds = True, fault.seconds if fault.seconds is not None else stuck_seconds
+            elif fault is not None and fault.kind == "phantom":
+                job.phantom, job.processing_seconds = True, 0.0
+                job.error = JobError(
+                    status=422,
+                    error_type=fault.error_type or "value_error",
+                    message=fault.detail or "elementReferList: size must be between 1 and 3",
+                )
             elif fault is not None and fault.kind == "completed_error":
                 job.error = JobError(
                     status=fault.status or 500,

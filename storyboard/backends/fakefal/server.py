@@ -369,7 +369,8 @@ def control_api(fake: FakeFal, req: HttpRequest) -> HttpResponse:
 
     ``GET /_fake`` (summary), ``GET /_fake/ca.pem``, ``GET /_fake/<calls|submissions|uploads|
     downloads|faults|jobs>``, ``POST /_fake/faults`` (a fault object or a list), ``DELETE
-    /_fake/faults``, ``POST /_fake/reset``, ``POST /_fake/config`` (concurrency,
+    /_fake/faults``, ``POST /_fake/reset``, ``POST /_fake/expire`` (``{"request_id": …}`` or ``{}``
+    for every result video), ``POST /_fake/config`` (concurrency,
     processing_seconds, queue_seconds, stuck_seconds, chaos_rate).
     """
     path, method = req.path.rstrip("/"), req.method
@@ -389,6 +390,9 @@ def control_api(fake: FakeFal, req: HttpRequest) -> HttpResponse:
         if name == "faults" and method == "DELETE":
             fake.faults.clear()
             return json_response(200, {"faults": []})
+        if name == "expire" and method == "POST":
+            data = json.loads(req.body or b"{}")
+            return json_response(200, {"expired": fake.expire(data.get("request_id"))})
         if name == "reset" and method == "POST":
             fake.reset()
             return json_response(200, {"reset": True})

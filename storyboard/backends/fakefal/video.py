@@ -1,7 +1,8 @@
 """What the fake's CDN holds: result videos (made here) and uploaded files.
 
 A result clip is ffmpeg's ``testsrc`` pattern (it draws its own counter, no fonts needed) encoded as
-H.264 High, yuv420p, ``fps`` frames a second, exactly ``duration × fps`` frames. Clips are
+H.264 High, yuv420p, silent, ``fps`` frames a second, exactly ``duration × fps + 1`` frames — the
+shape of real Kling output (a "5 s" clip is 121 frames, 5.04 s). Clips are
 cached per (duration, width, height, fps) for the whole process, so thirty shots cost one encode.
 :class:`MediaStore` keeps uploads and results by id, serves them, and records both.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import hashlib
-import io
 import re
 import secrets
 import shutil
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
+from storyboard.backends.fakefal.schema import image_problem
 from storyboard.backends.fakefal.server import HttpResponse
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def _encode(key: tuple[int, int, int, int], entry: _Entry) -> None:
                 "-i",
                 f"testsrc=size={width}x{height}:rate={fps}",
                 "-frames:v",
-                str(duration * fps),
+                str(clip_frames(duration, fps)),
                 "-c:v",
                 "libx264",
                 "-preset",
@@ -103,6 +104,11 @@ def _entry(key: tuple[int, int, int, int]) -> _Entry:
     return entry
 
 
+def clip_frames(duration: int, fps: int = DEFAULT_FPS) -> int:
+    """Frames in a result clip of ``duration`` seconds: one more than duration × fps, as Kling makes them."""
+    return duration * fps + 1
+
+
 def prepare(duration: int, width: int, height: int, fps: int = DEFAULT_FPS) -> None:
     """Start making the clip for this shape in the background, if not already made."""
     _entry((duration, width, height, fps))
@@ -134,6 +140,7 @@ class Upload:
     url: str
     via: str
     time: float
+    lifecycle: dict[str, object] | None = None  # the storage lifetime asked for (X-Fal-Object-Lifecycle)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +173,10 @@ class MediaStore:
     def __init__(self, *, sizes: dict[str, tuple[int, int]], fps: int, check_images: bool) -> None:
         self.sizes, self.fps, self.check_images = sizes, fps, check_images
         self._files: dict[str, StoredFile] = {}
-        self._slots: dict[str, tuple[str, str]] = {}
+        self._slots: dict[str, tuple[str, str, dict[str, object] | None]] = {}
         self._tokens: set[str] = set()
         self._uploads: list[Upload] = []
+        self._expired: set[str] = set()  # request ids whose result video is gone
         self._downloads: list[Download] = []
         self._lock = threading.Lock()
 
@@ -185,25 +193,34 @@ class MediaStore:
         with self._lock:
             return scheme == "Bearer" and token in self._tokens
 
-    def open_slot(self, name: str, content_type: str) -> str:
+    def open_slot(self, name: str, content_type: str, lifecycle: dict[str, object] | None = None) -> str:
         """Reserve a GCS upload slot; returns its id."""
         slot = secrets.token_hex(10)
         with self._lock:
-            self._slots[slot] = (name, content_type)
+            self._slots[slot] = (name, content_type, lifecycle)
         return slot
 
-    def slot(self, slot_id: str, *, take: bool = False) -> tuple[str, str] | None:
-        """The (name, content type) of an open slot; ``take`` closes it."""
+    def slot(self, slot_id: str, *, take: bool = False) -> tuple[str, str, dict[str, object] | None] | None:
+        """The (name, content type, lifecycle) of an open slot; ``take`` closes it."""
         with self._lock:
             return self._slots.pop(slot_id, None) if take else self._slots.get(slot_id)
 
     def store(
-        self, name: str, content_type: str, data: bytes, *, via: str, base: str, file_id: str | None = None
+        self,
+        name: str,
+        content_type: str,
+        data: bytes,
+        *,
+        via: str,
+        base: str,
+        file_id: str | None = None,
+        lifecycle: dict[str, object] | None = None,
     ) -> str:
         """Keep an uploaded file, record it, and return its URL under ``base``."""
         file_id = file_id or secrets.token_hex(10)
         url = f"{base}/files/{file_id}/{quote(name)}"
-        record = Upload(name, len(data), hashlib.sha256(data).hexdigest(), content_type, url, via, time.time())
+        digest = hashlib.sha256(data).hexdigest()
+        record = Upload(name, len(data), digest, content_type, url, via, time.time(), lifecycle)
         with self._lock:
             self._files[file_id] = StoredFile(name, content_type, data)
             self._uploads.append(record)
@@ -221,13 +238,23 @@ class MediaStore:
         width, height = self.sizes[job.body.get("aspect_ratio", "16:9")]
         return clip(int(job.body.get("duration", "5")), width, height, self.fps)
 
+    def expire(self, request_id: str | None = None) -> int:
+        """Remove result videos (of one request, or all) from the CDN; returns how many."""
+        with self._lock:
+            jobs = [f.job for f in self._files.values() if f.job is not None]
+            gone = {j.request_id for j in jobs if request_id is None or j.request_id == request_id}
+            self._expired |= gone
+        return len(gone)
+
     def find(self, path: str) -> StoredFile | None:
-        """The file at ``/files/<id>/<name>``, or None."""
+        """The file at ``/files/<id>/<name>``, or None (also for an expired result video)."""
         segments = path.split("/")
         if len(segments) != 4 or segments[1] != "files":
             return None
         with self._lock:
             stored = self._files.get(segments[2])
+            if stored is not None and stored.job is not None and stored.job.request_id in self._expired:
+                return None
         return stored if stored is not None and unquote(segments[3]) == stored.name else None
 
     def problem(self, path: str) -> tuple[str, str] | None:
@@ -298,23 +325,3 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return max(size - int(match.group(2)), 0), size - 1
     start, end = int(match.group(1)), int(match.group(2) or size - 1)
     return (start, min(end, size - 1)) if start < size else None
-
-
-def image_problem(data: bytes) -> tuple[str, str] | None:
-    """fal's documented image rules, as (message, error type), or None if the image passes."""
-    from PIL import Image
-
-    if len(data) > 10 * 1024 * 1024:
-        return "Image is larger than 10 MB", "image_too_large"
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            fmt, (width, height) = image.format, image.size
-    except Exception:
-        return "The image could not be loaded", "image_load_error"
-    if fmt not in ("JPEG", "PNG", "WEBP"):
-        return f"Unsupported image format {fmt}; use JPEG, PNG or WebP", "image_load_error"
-    if min(width, height) < 300:
-        return f"Image is too small ({width}x{height}); at least 300 px on each side", "image_too_small"
-    if not 0.4 <= width / height <= 2.5:
-        return f"Image aspect ratio {width / height:.2f} is outside 0.40–2.50", "invalid_aspect_ratio"
-    return None

@@ -1,0 +1,97 @@
+"""Small parts of the fal backend: fal-client's logs redacted,
+fal's error words made readable, the start-frame check against fal's image limits, and fal's
+element rule (1 to 3 reference views) guarded on the request."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from storyboard.errors import BackendError, redact
+
+
+class _RedactingHandler(logging.StreamHandler):
+    """Shows fal-client's own warnings (upload fallbacks, backup domains) with any key scrubbed.
+
+    fal-client logs through :mod:`logging` with no handler of its own, so Python's last-resort
+    handler would print the exception text raw on stderr — and a service or proxy that echoes
+    the key in an error would put it on screen. Every record now passes through :func:`redact`.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr  # the stderr of now, not of when the handler was made
+        super().emit(record)
+
+
+def redact_fal_client_logs() -> None:
+    logger = logging.getLogger("fal_client")
+    if not any(isinstance(h, _RedactingHandler) for h in logger.handlers):
+        handler = _RedactingHandler()
+        handler.setFormatter(logging.Formatter("warning: fal-client: %(message)s"))
+        handler.setLevel(logging.WARNING)
+        logger.addHandler(handler)
+        logger.propagate = False  # not to the last-resort handler, which would print it unredacted
+
+
+def detail_words(detail: Any) -> str:
+    """fal's 422 ``detail`` (a pydantic-style list or a string) as one readable line."""
+    if isinstance(detail, list):
+        parts = []
+        for d in detail:
+            if isinstance(d, dict):
+                loc = ".".join(str(x) for x in d.get("loc", []) if x != "body")
+                parts.append(f"{loc}: {d.get('msg', '')}" if loc else str(d.get("msg", d)))
+            else:
+                parts.append(str(d))
+        return "; ".join(parts)
+    return str(detail)
+
+
+# fal's documented limits for image inputs (its schema, not the compiler's registry: backends
+# never import the compiler). Only the extracted last frame is checked here; the compiler checks
+# every asset the storyboard names before anything is uploaded.
+MIN_IMAGE_SIDE, MAX_IMAGE_BYTES, IMAGE_ASPECT = 300, 10_000_000, (0.40, 2.50)
+
+
+def check_start_frame(path: Path, what: str) -> None:
+    """Refuse an extracted last frame that fal would refuse as a start frame (before uploading it)."""
+    from storyboard.media.verify import image_size
+
+    size = path.stat().st_size
+    fmt, width, height = image_size(path)
+    problem = None
+    if size > MAX_IMAGE_BYTES:
+        problem = f"it is {size / 1e6:.1f} MB (fal takes at most 10 MB)"
+    elif min(width, height) < MIN_IMAGE_SIDE:
+        problem = f"it is {width}×{height} px (fal needs at least {MIN_IMAGE_SIDE} px a side)"
+    elif not IMAGE_ASPECT[0] <= width / height <= IMAGE_ASPECT[1]:
+        problem = f"its aspect ratio {width / height:.2f} is outside fal's 0.40–2.50"
+    elif fmt not in ("PNG", "JPEG", "WEBP"):
+        problem = f"it is {fmt} (fal takes JPEG, PNG or WebP)"
+    if problem:
+        raise BackendError(f"{what} cannot be a start frame on fal: {problem}; nothing was uploaded")
+
+
+def with_reference_views(request: dict[str, Any]) -> dict[str, Any]:
+    """The request with every element carrying 1 to 3 reference views, as fal's schema requires.
+
+    An element declared without ``references`` sends its frontal image as its one reference
+    view (fal: "1-3 images supported. At least one image is required."; an empty list is a 422
+    or, worse, a paid "phantom"). The compiler does this too; this guard keeps any plan that
+    reaches the backend from leaving the machine in a shape fal refuses.
+    """
+    elements = request.get("elements")
+    if not isinstance(elements, list):
+        return request
+    fixed = [
+        {**e, "reference_image_urls": [e["frontal_image_url"]]}
+        if isinstance(e, dict) and not e.get("reference_image_urls") and e.get("frontal_image_url")
+        else e
+        for e in elements
+    ]
+    return {**request, "elements": fixed}
