@@ -18,7 +18,38 @@ from typing import Any, Literal
 
 PLAN_VERSION = 1
 
-AssetKind = Literal["file", "url", "last_frame"]
+AssetKind = Literal["file", "url", "last_frame", "first_frame", "clip"]
+FRAME_KINDS = ("last_frame", "first_frame")  # made from another shot's clip at build time
+
+
+@dataclass(frozen=True, slots=True)
+class RequestShape:
+    """Which fields a model's endpoint takes, as the compiler found it in the registry.
+
+    Pure data, so a backend builds the request of any registered model without the compiler.
+    """
+
+    start: str | None = "image_urls"  # image_urls (as @Image1) | start_image_url | image_url | None
+    start_required: bool = False
+    end: str | None = None  # end_image_url | None
+    frames_tagged: bool = False  # the prompt names the start frame @Image1 and the end frame @Image2
+    image_urls: bool = True
+    elements: bool = True
+    duration: bool = True
+    aspect_ratio: bool = True
+    multi_prompt: bool = False
+    audio: str | None = None  # generate_audio | None
+    audio_default: bool = False
+    video: str | None = None  # video_url (an edit's source clip) | None
+    image_size: bool = False  # text-to-image: {width, height}
+
+
+@dataclass(frozen=True, slots=True)
+class PromptPart:
+    """One prompt of a multi-prompt clip and the seconds it lasts."""
+
+    prompt: str
+    duration: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +57,8 @@ class AssetRef:
     """One image input of a request: a local file, a URL, or the last frame of another shot."""
 
     kind: AssetKind
-    value: str  # absolute path (file), URL (url), or shot id (last_frame)
-    display: str  # relative path from the storyboard's folder, the URL, or "<shot>.last_frame"
+    value: str  # absolute path (file), URL (url), or shot id (last_frame, first_frame, clip)
+    display: str  # relative path from the storyboard's folder, the URL, "<shot>.last_frame", "<shot>.clip"
     sha256: str | None = None  # hex digest of a file's bytes
 
     @property
@@ -39,8 +70,8 @@ class AssetRef:
         """The reference as it enters a cache key: content hash, URL, or the upstream shot's key."""
         if self.kind == "file":
             return f"sha256:{self.sha256}"
-        if self.kind == "last_frame":
-            return f"last_frame:{upstream_keys[self.value]}"
+        if self.kind in ("last_frame", "first_frame", "clip"):
+            return f"{self.kind}:{upstream_keys[self.value]}"
         return self.value
 
 
@@ -103,9 +134,25 @@ class ShotPlan:
     notes: str | None = None  # the author's notes (not sent to the model)
     location: SourceLocation | None = None
 
+    shape: RequestShape = field(default_factory=RequestShape)  # the fields the model's endpoint takes
+    end: AssetRef | None = None  # the end frame (end_image_url)
+    audio: bool | None = None  # generate_audio as sent; None when the model has no such field
+    multi_prompt: tuple[PromptPart, ...] = ()  # several prompts in one clip (sent instead of prompt)
+    video: AssetRef | None = None  # an edit's source clip (video_url)
+    price_per_second: float | None = None  # the model's price, with the audio surcharge when audio is on
+    price_source: str = ""
+    model_label: str = ""  # how messages and the board name the model
+
     def assets(self) -> tuple[AssetRef, ...]:
-        """Every image input of the request, in request order (images first, then elements)."""
-        out: list[AssetRef] = list(self.image_urls)
+        """Every input of the request, in request order (source clip, frames, images, then elements)."""
+        out: list[AssetRef] = []
+        if self.video is not None:
+            out.append(self.video)
+        if self.start is not None and self.shape.start not in (None, "image_urls"):
+            out.append(self.start)
+        if self.end is not None:
+            out.append(self.end)
+        out.extend(self.image_urls)
         for el in self.elements:
             out.append(el.frontal)
             out.extend(el.references)
@@ -113,19 +160,20 @@ class ShotPlan:
 
     def request(self, url_of: Callable[[AssetRef], str]) -> dict[str, Any]:
         """The request body for the endpoint, with each asset turned into a URL by ``url_of``."""
-        return {
-            "prompt": self.prompt,
-            "image_urls": [url_of(a) for a in self.image_urls],
-            "elements": [
-                {
-                    "frontal_image_url": url_of(el.frontal),
-                    "reference_image_urls": [url_of(r) for r in el.references],
-                }
-                for el in self.elements
-            ],
-            "duration": str(self.duration),
-            "aspect_ratio": self.aspect_ratio,
-        }
+        return build_request(
+            self.shape,
+            prompt=self.prompt,
+            multi_prompt=self.multi_prompt,
+            image_urls=self.image_urls,
+            elements=self.elements,
+            duration=self.duration,
+            aspect_ratio=self.aspect_ratio,
+            start=self.start,
+            end=self.end,
+            audio=self.audio,
+            video=self.video,
+            url_of=url_of,
+        )
 
     def inputs(self, upstream_keys: dict[str, str]) -> dict[str, Any]:
         """What the clip is made of, for explaining staleness: prompt, settings, asset hashes, upstream keys."""
@@ -140,6 +188,7 @@ class ShotPlan:
             "model": self.model,
             "duration": self.duration,
             "aspect_ratio": self.aspect_ratio,
+            **({"audio": self.audio} if self.audio is not None else {}),
             "assets": assets,
             "upstream": {u: upstream_keys.get(u, "") for u in self.depends_on},
         }
@@ -239,34 +288,57 @@ def canonical_json(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def shot_key(
-    endpoint: str,
+def build_request(
+    shape: RequestShape,
+    *,
     prompt: str,
+    multi_prompt: tuple[PromptPart, ...],
     image_urls: tuple[AssetRef, ...],
     elements: tuple[ElementRef, ...],
     duration: int,
     aspect_ratio: str,
-    upstream_keys: dict[str, str],
-) -> str:
-    """sha256 over the endpoint, the canonical request (assets by content) and upstream keys."""
+    start: AssetRef | None,
+    end: AssetRef | None,
+    audio: bool | None,
+    video: AssetRef | None,
+    url_of: Callable[[AssetRef], str],
+) -> dict[str, Any]:
+    """One request body in the endpoint's own shape: only the fields it takes, in a fixed order.
 
-    def canon(a: AssetRef) -> str:
-        return a.canonical(upstream_keys)
+    For O1 reference-to-video this is exactly ``{prompt, image_urls, elements, duration,
+    aspect_ratio}``, so the cache keys of plans made before the registry are unchanged.
+    """
+    body: dict[str, Any] = {}
+    if multi_prompt:
+        body["multi_prompt"] = [{"prompt": p.prompt, "duration": str(p.duration)} for p in multi_prompt]
+    else:
+        body["prompt"] = prompt
+    if shape.video is not None and video is not None:
+        body[shape.video] = url_of(video)
+    if shape.start not in (None, "image_urls") and start is not None:
+        body[str(shape.start)] = url_of(start)
+    if shape.end is not None and end is not None:
+        body[shape.end] = url_of(end)
+    if shape.image_urls:
+        body["image_urls"] = [url_of(a) for a in image_urls]
+    if shape.elements:
+        body["elements"] = [
+            {"frontal_image_url": url_of(el.frontal), "reference_image_urls": [url_of(r) for r in el.references]}
+            for el in elements
+        ]
+    if shape.duration:
+        body["duration"] = str(duration)
+    if shape.aspect_ratio:
+        body["aspect_ratio"] = aspect_ratio
+    if shape.audio is not None and audio is not None:
+        body[shape.audio] = audio
+    return body
 
-    body = {
-        "endpoint": endpoint,
-        "request": {
-            "prompt": prompt,
-            "image_urls": [canon(a) for a in image_urls],
-            "elements": [
-                {"frontal_image_url": canon(e.frontal), "reference_image_urls": [canon(r) for r in e.references]}
-                for e in elements
-            ],
-            "duration": str(duration),
-            "aspect_ratio": aspect_ratio,
-        },
-        "upstream": sorted(upstream_keys.values()),
-    }
+
+def shot_key(endpoint: str, request: dict[str, Any], upstream_keys: dict[str, str]) -> str:
+    """sha256 over the endpoint, the canonical request (assets by content, see :meth:`AssetRef.canonical`)
+    and the upstream keys."""
+    body = {"endpoint": endpoint, "request": request, "upstream": sorted(upstream_keys.values())}
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 

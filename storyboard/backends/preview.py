@@ -163,6 +163,9 @@ def tiles_for(job: ShotJob) -> tuple[Tile, ...]:
             continue
         tag = f"@Image{i}"
         tiles.append(_tile(job, ref, tag, names.get(tag) or _file_name(ref), "image"))
+    if shot.end is not None and shot.end not in shot.image_urls:
+        label = shot.end.display if shot.end.kind != "file" else _file_name(shot.end)
+        tiles.append(_tile(job, shot.end, "end", label, "image"))
     return tuple(tiles)
 
 

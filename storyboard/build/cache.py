@@ -91,6 +91,10 @@ class Cache:
         """Where the last frame of the clip for ``key`` lives."""
         return self.base / "frames" / key[:2] / f"{key}.png"
 
+    def first_frame_path(self, key: str) -> Path:
+        """Where the first frame of the clip for ``key`` lives (a shot may end on it)."""
+        return self.base / "frames" / key[:2] / f"{key}.first.png"
+
     @property
     def state_dir(self) -> Path:
         """The backend's own state folder."""

@@ -24,7 +24,7 @@ from storyboard.build.outputs import Activity, ShotStatus
 from storyboard.build.selection import shots_to_build
 from storyboard.errors import BackendError, MediaError, StoryboardError, redact
 from storyboard.graph import topological_shots
-from storyboard.media.frames import extract_last_frame
+from storyboard.media.frames import extract_first_frame, extract_last_frame
 from storyboard.media.probe import probe
 from storyboard.plan import AssetRef, Plan, ShotPlan
 from storyboard.util import atomic_write_json
@@ -213,6 +213,13 @@ class Executor:
                 local[ref] = ref.path
             elif ref.kind == "last_frame":
                 local[ref] = self.frame(self.by_id[ref.value])
+            elif ref.kind == "first_frame":
+                local[ref] = self.first_frame(self.by_id[ref.value])
+            elif ref.kind == "clip":
+                clip = self.cache.clip_path(self.by_id[ref.value].key)
+                if not clip.exists():
+                    raise MediaError(f"the clip of {ref.value!r} is not built, so it cannot be edited")
+                local[ref] = clip
         tmp = self.cache.temp_path(shot.key)
         job = ShotJob(
             shot=shot,
@@ -247,6 +254,19 @@ class Executor:
                 if not clip.exists():
                     raise MediaError(f"the clip of {shot.id!r} is not built, so its last frame is missing")
                 extract_last_frame(clip, path)
+            return path
+
+    def first_frame(self, shot: ShotPlan) -> Path:
+        """The first frame of a built shot's clip, extracted once into the cache."""
+        with self._lock:
+            lock = self._frame_locks.setdefault("first:" + shot.key, threading.Lock())
+        with lock:
+            path = self.cache.first_frame_path(shot.key)
+            if not (path.exists() and path.stat().st_size > 0):
+                clip = self.cache.clip_path(shot.key)
+                if not clip.exists():
+                    raise MediaError(f"the clip of {shot.id!r} is not built, so its first frame is missing")
+                extract_first_frame(clip, path)
             return path
 
     def _publish(self, shot: ShotPlan, clip: Path) -> None:

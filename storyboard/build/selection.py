@@ -73,9 +73,13 @@ def shots_to_build(plan: Plan, only: frozenset[str] | set[str] | None, cache: _C
     wanted = set(only)
     stack = list(wanted)
     while stack:
-        for up in by_id[stack.pop()].depends_on:
+        shot = by_id[stack.pop()]
+        # a last frame already extracted is enough; an edit's clip or a first frame needs the clip itself
+        needs_clip = {a.value for a in shot.assets() if a.kind in ("clip", "first_frame")}
+        for up in shot.depends_on:
             key = by_id[up].key
-            if up not in wanted and not cache.has_frame(key) and cache.lookup(key, verify=False) is None:
+            frame_ok = cache.has_frame(key) and up not in needs_clip
+            if up not in wanted and not frame_ok and cache.lookup(key, verify=False) is None:
                 wanted.add(up)
                 stack.append(up)
     return [s for s in plan.shots if s.id in wanted]

@@ -48,8 +48,18 @@ def validate(
             raise typer.Exit(2) from None
         raise
     if json_out:
-        term.json({"valid": True, "problems": [], "shots": len(plan.shots), "files": ctx.resolved.files})
+        term.json(
+            {
+                "valid": True,
+                "problems": [],
+                "warnings": [_problem_json(w) for w in ctx.warnings],
+                "shots": len(plan.shots),
+                "files": ctx.resolved.files,
+            }
+        )
         return
+    for warning in ctx.warnings:
+        term.warning(warning.format())
     counts = {
         k: sum(1 for a in ctx.resolved.scope.assets.values() if a.kind == k)
         for k in ("character", "object", "style", "image")
@@ -256,3 +266,35 @@ def cost(
     )
     if est.unpriced:
         term.warning(f"no price known for: {', '.join(est.unpriced)}; add one with --prices")
+
+
+@handle_errors
+def models(
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="A storyboard: list its models (with its `models:` file applied).", show_default=False),
+    ] = None,
+    models_file: Annotated[
+        Path | None, typer.Option("--models", help="A models file to apply to the built-in registry.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List the models shots can use: endpoints, aliases, the fields each takes, limits and prices.
+
+    Example: [bold]storyboard models[/] or [bold]storyboard models examples/greenhouse/storyboard.yaml --json[/]
+    """
+    from storyboard.compiler.models import packaged_registry, registry_for
+    from storyboard.views.models import models_json, models_table
+
+    registry = packaged_registry()
+    if file is not None:
+        from storyboard.compiler.compile import compile_with_context
+
+        registry = compile_with_context(file)[1].registry
+    if models_file is not None:
+        registry = registry.with_file(models_file, relpath(models_file)) if file else registry_for(models_file)
+    term = Terminal()
+    if json_out:
+        term.json(models_json(registry))
+        return
+    term.print(models_table(registry))

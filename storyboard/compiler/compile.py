@@ -7,18 +7,19 @@ storyboard, its libraries and asset bytes; never the network, the cache or the c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from storyboard.compiler.assets import AssetStore, frame_ref
 from storyboard.compiler.audio import AudioCompiler, ShotTiming
+from storyboard.compiler.capabilities import model_notes, models_with, nearest_aspect, no_aspect_reason
 from storyboard.compiler.load import Document, load_document
-from storyboard.compiler.models import ModelInfo, find_model, known_names
+from storyboard.compiler.models import ModelInfo, Registry, packaged_registry, registry_for
 from storyboard.compiler.render import PromptError, Renderer
 from storyboard.compiler.resolve import Asset, Resolved, Resolver
-from storyboard.compiler.spec import RESERVED_VARS, Shot, Storyboard, TransitionField
-from storyboard.compiler.tags import TagMapper
+from storyboard.compiler.spec import MULTI_PROMPT, RESERVED_VARS, Shot, Storyboard, TransitionField
+from storyboard.compiler.tags import Mapped, TagMapper
 from storyboard.compiler.validate import validate_storyboard
 from storyboard.errors import InputError, Problem, relpath
 from storyboard.graph import continuity_cycle, format_cycle, topological_shots
@@ -29,9 +30,11 @@ from storyboard.plan import (
     FilmPlan,
     Mention,
     Plan,
+    PromptPart,
     ShotPlan,
     SourceLocation,
     Transition,
+    build_request,
     gc_paused,
     shot_key,
 )
@@ -39,6 +42,8 @@ from storyboard.util import did_you_mean
 
 DEFAULT_DURATION = 5
 DEFAULT_ASPECT = "16:9"
+DEFAULT_EDIT_MODEL = "o1-edit"
+PART_BREAK = "\n\x00part\x00\n"  # joins multi_prompt parts for one mapping (shared tag numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,8 @@ class CompileContext:
     model: Storyboard
     resolved: Resolved
     store: AssetStore
+    registry: Registry = field(default_factory=packaged_registry)
+    warnings: list[Problem] = field(default_factory=list)  # what a shot's model drops or adds
 
 
 def compile_with_context(path: Path | str, options: CompileOptions | None = None) -> tuple[Plan, CompileContext]:
@@ -95,8 +102,38 @@ def _compile(path: Path | str, options: CompileOptions | None) -> tuple[Plan, Co
         merged = problems + exc.problems  # the storyboard's own problems first, then each library's, by position
         merged.sort(key=lambda p: (0, p.line or 0, p.column or 0) if p.file == doc.display else (1, 0, 0))
         raise InputError(merged) from None
-    plan = _ShotCompiler(doc, model, resolved, root, problems, options.allow_outside_assets).run()
-    return plan, CompileContext(doc, model, resolved, store)
+    registry = _registry(doc, model, root, options, problems)
+    compiler = _ShotCompiler(doc, model, resolved, root, problems, registry, store, options.allow_outside_assets)
+    plan = compiler.run()
+    return plan, CompileContext(doc, model, resolved, store, registry, compiler.warnings)
+
+
+def _registry(doc: Document, sb: Storyboard, root: Path, options: CompileOptions, problems: list[Problem]) -> Registry:
+    """The packaged models, with the storyboard's ``models:`` file applied."""
+    if sb.models is None:
+        return packaged_registry()
+    from storyboard.compiler.assets import inside_folder
+
+    path = (root / sb.models).absolute()
+    if not options.allow_outside_assets and not inside_folder(path, root):
+        problems.append(
+            doc.problem(
+                ("models",),
+                f"the models file {sb.models!r} is outside the storyboard's folder",
+                "move it into the project, or pass --allow-outside-assets",
+            )
+        )
+        return packaged_registry()
+    if not path.is_file():
+        problems.append(
+            doc.problem(("models",), f"no models file {sb.models!r}", "check the path (relative to this file)")
+        )
+        return packaged_registry()
+    try:
+        return registry_for(path, relpath(path))
+    except InputError as exc:
+        problems.extend(exc.problems)
+        return packaged_registry()
 
 
 def _a(noun: str) -> str:
@@ -128,6 +165,10 @@ class _Draft:
     transition: Transition
     mentions: tuple[Mention, ...]
     rendered: str
+    end: AssetRef | None = None
+    audio: bool | None = None
+    parts: tuple[PromptPart, ...] = ()
+    video: AssetRef | None = None
 
 
 class _ShotCompiler:
@@ -138,11 +179,16 @@ class _ShotCompiler:
         resolved: Resolved,
         root: Path,
         problems: list[Problem],
+        registry: Registry,
+        store: AssetStore,
         allow_outside: bool = False,
     ):
         self.doc, self.sb, self.resolved, self.root = doc, model, resolved, root
         self.allow_outside = allow_outside
         self.problems = problems
+        self.warnings: list[Problem] = []
+        self.registry = registry
+        self.store = store
         self.ids: dict[str, int] = {}
         for i, shot in enumerate(model.shots):
             if shot.id in self.ids:
@@ -164,15 +210,19 @@ class _ShotCompiler:
         self.base_context["title"] = model.title
         self.film_transition = _transition(model.film.transition) or Transition()
         self.default_model = self._model(model.model, ("model",))
+        if model.defaults.model is not None:
+            self.default_model = self._model(model.defaults.model, ("defaults", "model"))
 
     def _model(self, name: str, where: tuple[str | int, ...]) -> ModelInfo | None:
-        found = find_model(name)
+        found = self.registry.find(name)
         if found is None:
+            aliases = self.registry.aliases()
             self.problems.append(
                 self.doc.problem(
                     where,
                     f"unknown model {name!r}",
-                    did_you_mean(name, known_names()) or "known models: " + ", ".join(known_names()),
+                    did_you_mean(name, self.registry.known_names())
+                    or "known models: " + ", ".join(aliases) + " (`storyboard models` lists them)",
                 )
             )
         return found
@@ -197,6 +247,8 @@ class _ShotCompiler:
                     "a shot cannot start from a frame that depends on itself",
                 )
             )
+        if order is not None and not self.problems:
+            self._follow_upstream(drafts, order)
         if self.problems or order is None:
             self.problems.sort(key=lambda p: (p.file != self.doc.display, p.line or 0, p.column or 0))
             raise InputError(self.problems)
@@ -238,7 +290,21 @@ class _ShotCompiler:
         for sid in order:
             d = by_id[sid]
             ups = {u: keys[u] for u in d.depends}
-            keys[sid] = shot_key(d.model.endpoint, d.mapped_prompt, d.images, d.elements, d.duration, d.aspect, ups)
+            canonical = build_request(
+                d.model.shape,
+                prompt=d.mapped_prompt,
+                multi_prompt=d.parts,
+                image_urls=d.images,
+                elements=d.elements,
+                duration=d.duration,
+                aspect_ratio=d.aspect,
+                start=d.start,
+                end=d.end,
+                audio=d.audio,
+                video=d.video,
+                url_of=lambda a, ups=ups: a.canonical(ups),  # type: ignore[misc]
+            )
+            keys[sid] = shot_key(d.model.endpoint, canonical, ups)
         lines = self.doc.item_lines(("shots",))
         shots = tuple(
             ShotPlan(
@@ -260,6 +326,14 @@ class _ShotCompiler:
                 source_prompt=d.rendered,
                 notes=d.shot.notes,
                 location=SourceLocation(self.doc.display, *lines[d.index]) if d.index < len(lines) else None,
+                shape=d.model.shape,
+                end=d.end,
+                audio=d.audio,
+                multi_prompt=d.parts,
+                video=d.video,
+                price_per_second=d.model.price(d.audio),
+                price_source=d.model.price_source,
+                model_label=d.model.title,
             )
             for d in drafts
         )
@@ -278,64 +352,222 @@ class _ShotCompiler:
             audio=audio,
         )
 
+    def _pick_model(self, shot: Shot, where: tuple[str | int, ...]) -> ModelInfo | None:
+        """The shot's model: its own, else an edit's default edit model, else the storyboard's."""
+        if shot.model:
+            return self._model(shot.model, where + ("model",))
+        if shot.edit is not None and (self.default_model is None or self.default_model.kind != "edit"):
+            return self.registry.find(DEFAULT_EDIT_MODEL) or self.default_model
+        return self.default_model
+
+    def _problem(self, where: tuple[str | int, ...], message: str, hint: str | None = None) -> None:
+        self.problems.append(self.doc.problem(where, message, hint))
+
+    def _warn(self, where: tuple[str | int, ...], message: str, hint: str | None = None) -> None:
+        self.warnings.append(self.doc.problem(where, message, hint))
+
+    def _check_model(self, shot: Shot, where: tuple[str | int, ...], model: ModelInfo) -> None:
+        """Fields the shot wrote that its model does not take (problems), and what it drops or adds (warnings)."""
+        s, name, fields = model.shape, model.title, shot.model_fields_set
+        if model.kind == "image":
+            self._problem(where + ("model",), f"{name} makes images, not clips", "choose a video model for a shot")
+            return
+        if model.kind == "edit" and shot.edit is None:
+            self._problem(
+                where + ("model",),
+                f"{name} edits a clip: shot {shot.id!r} says which one with `edit: <shot>`",
+                "add `edit:` naming the shot to edit, or choose a generating model",
+            )
+        if shot.edit is not None and model.kind != "edit":
+            self._problem(
+                where + ("edit",),
+                f"{name} cannot edit a clip (shot {shot.id!r} has `edit:`)",
+                "drop `model:` to use the default edit model, or choose one of: " + models_with(self.registry, "edit"),
+            )
+        if "aspect_ratio" in fields and not s.aspect_ratio:
+            self._problem(
+                where + ("aspect_ratio",),
+                f"{name} has no aspect ratio: {no_aspect_reason(model)}",
+                "remove `aspect_ratio:` from this shot, or choose a model with one: "
+                + models_with(self.registry, "aspect_ratio"),
+            )
+        if shot.end is not None and s.end is None:
+            self._problem(
+                where + ("end",),
+                f"{name} takes no end frame",
+                "remove `end:`, or choose a model with an end frame: " + models_with(self.registry, "end"),
+            )
+        if shot.multi_prompt is not None and not s.multi_prompt:
+            self._problem(
+                where + ("multi_prompt",),
+                f"{name} takes one prompt per clip, not `multi_prompt`",
+                "write one `prompt:`, or choose a model with several prompts: "
+                + models_with(self.registry, "multi_prompt"),
+            )
+        if shot.audio and s.audio is None:
+            self._problem(
+                where + ("audio",),
+                f"{name} makes silent clips: it has no native audio",
+                "remove `audio:`, or choose a model with audio: " + models_with(self.registry, "audio"),
+            )
+        if shot.start is not None and s.start is None:
+            self._problem(
+                where + ("start",),
+                f"{name} takes no start frame" + (": an edit starts where its source clip does" if shot.edit else ""),
+                "remove `start:`",
+            )
+        if shot.start is None and s.start_required:
+            self._problem(
+                where,
+                f"{name} needs a start frame, and shot {shot.id!r} has none",
+                "add `start: <image>` or `start: <shot>.last_frame`",
+            )
+        if "style" in fields and shot.style is not None and not s.image_urls:
+            self._problem(
+                where + ("style",),
+                f"{name} takes no reference images, so no style",
+                "remove `style:` from this shot, or choose a model with image_urls: "
+                + models_with(self.registry, "image_urls"),
+            )
+        if self.default_model is not None and model.name != self.default_model.name:
+            notes = model_notes(self.default_model, model)
+            if notes:
+                self._warn(
+                    where + ("model",) if shot.model else where,
+                    f"shot {shot.id!r} uses {name} instead of {self.default_model.title}: " + "; ".join(notes),
+                )
+
+    def _duration(self, shot: Shot, where: tuple[str | int, ...], model: ModelInfo) -> int:
+        if shot.multi_prompt is not None:
+            total = sum(p.duration for p in shot.multi_prompt)
+            if shot.duration is not None and shot.duration != total:
+                self._problem(
+                    where + ("duration",),
+                    f"duration {shot.duration} differs from the {total} s its multi_prompt parts add up to",
+                    "remove `duration:` (the parts decide it) or make the parts add up to it",
+                )
+            return total
+        if shot.edit is not None:
+            if shot.duration is not None:
+                self._problem(
+                    where + ("duration",),
+                    f"an edit lasts as long as the clip it edits; shot {shot.id!r} cannot set a duration",
+                    "remove `duration:`",
+                )
+            return DEFAULT_DURATION  # replaced by the source's once every shot is drafted
+        return shot.duration or self.defaults.duration or DEFAULT_DURATION
+
     def _draft(self, i: int, shot: Shot) -> _Draft | None:
         where = ("shots", i)
         before = len(self.problems)
-        model = self._model(shot.model, where + ("model",)) if shot.model else self.default_model
-        duration = shot.duration or self.defaults.duration or DEFAULT_DURATION
+        model = self._pick_model(shot, where)
+        if shot.prompt != MULTI_PROMPT and shot.multi_prompt is not None:
+            self._problem(
+                where + ("multi_prompt",),
+                f"shot {shot.id!r} has both `prompt` and `multi_prompt`",
+                "keep one: the model takes either a prompt or several",
+            )
+        if model is not None:
+            self._check_model(shot, where, model)
+        duration = self._duration(shot, where, model) if model is not None else DEFAULT_DURATION
         aspect = shot.aspect_ratio or self.defaults.aspect_ratio or DEFAULT_ASPECT
+        takes_images = model is None or model.shape.image_urls
         style_name = shot.style if "style" in shot.model_fields_set else self.defaults.style
+        if not takes_images and "style" not in shot.model_fields_set:
+            style_name = None  # the defaults' style does not reach a model without reference images
         style_where = where + ("style",) if "style" in shot.model_fields_set else ("defaults", "style")
         style = self._asset(style_name, style_where, "style") if style_name else None
         start, start_dep = self._start(shot, where)
+        end, end_dep = self._end(shot, where)
+        video, edit_dep = self._edit(shot, where)
+        audio = None
+        if model is not None and model.shape.audio is not None:
+            wanted = shot.audio if shot.audio is not None else self.defaults.audio
+            audio = model.shape.audio_default if wanted is None else wanted
         # the first shot has nothing to pass from: its transition is a cut whatever is written
         transition = (_transition(shot.transition) or self.film_transition) if i else Transition()
-        if model is not None:
+        if model is not None and model.kind != "edit":
             if duration not in model.durations:
-                self.problems.append(
-                    self.doc.problem(
-                        where + ("duration",),
-                        f"duration {duration} is not offered by {model.name}",
-                        f"choose one of {model.durations[0]}..{model.durations[-1]}",
-                    )
+                from_defaults = shot.duration is None and shot.multi_prompt is None and self.defaults.duration
+                self._problem(
+                    ("defaults", "duration") if from_defaults else where + ("duration",),
+                    f"duration {duration} is not offered by {model.title}",
+                    f"choose one of {model.durations[0]}..{model.durations[-1]}"
+                    + (
+                        ""
+                        if model.durations[-1] > 10
+                        else f" (up to 15 s: {models_with(self.registry, 'multi_prompt')})"
+                    ),
                 )
-            if aspect not in model.aspect_ratios:
-                self.problems.append(
-                    self.doc.problem(
-                        where + ("aspect_ratio",), f"aspect ratio {aspect!r} is not offered by {model.name}"
-                    )
-                )
+            if model.shape.aspect_ratio and aspect not in model.aspect_ratios:
+                self._problem(where + ("aspect_ratio",), f"aspect ratio {aspect!r} is not offered by {model.title}")
         context = dict(self.base_context)
-        fields = {"id": shot.id, "duration": duration, "aspect_ratio": aspect, "style": style_name, "start": shot.start}
+        fields = {
+            "id": shot.id,
+            "duration": duration,
+            "aspect_ratio": aspect,
+            "style": style_name,
+            "start": shot.start,
+            "end": shot.end,
+        }
         context.update(fields)
         context["shot"] = fields
+        mapped: Mapped | None = None
+        parts: tuple[PromptPart, ...] = ()
         try:
-            rendered = self.renderer.render(shot.prompt, context)
-            mapped = (
-                None
-                if model is None
-                else self.mapper.map(
+            texts = (
+                [self.renderer.render(p.prompt, context) for p in shot.multi_prompt]
+                if shot.multi_prompt is not None
+                else [self.renderer.render(shot.prompt, context)]
+            )
+            rendered = PART_BREAK.join(t.strip() for t in texts)
+            if model is not None:
+                tagged = model.shape.frames_tagged or model.shape.start == "image_urls"
+                mapped = self.mapper.map(
                     rendered,
                     start=start,
                     start_label=shot.start,
                     style=style,
                     style_name=style_name,
                     max_refs=model.max_references,
+                    frames_tagged=tagged,
+                    end=end if model.shape.frames_tagged else None,
+                    end_label=shot.end,
+                    untagged_refs=0 if tagged else (start is not None) + (end is not None),
                 )
-            )
         except PromptError as exc:
             for message, hint in exc.messages:
-                self.problems.append(self.doc.problem(where + ("prompt",), f"shot {shot.id!r}: {message}", hint))
+                self._problem(where + ("prompt",), f"shot {shot.id!r}: {message}", hint)
             return None
         if len(self.problems) > before or mapped is None or model is None:
             return None
-        depends = tuple(dict.fromkeys(([start_dep] if start_dep else []) + mapped.depends_on))
+        self._check_mapped(shot, where, model, mapped, start, end)
+        prompt = mapped.prompt
+        if shot.multi_prompt is not None:
+            pieces = prompt.split(PART_BREAK.strip("\n"))
+            pieces = [p.strip() for p in pieces]
+            parts = tuple(PromptPart(text, p.duration) for text, p in zip(pieces, shot.multi_prompt, strict=True))
+            prompt = " ".join(pieces)
+        if len(prompt) > model.max_prompt_chars or any(len(p.prompt) > model.max_prompt_chars for p in parts):
+            self._problem(
+                where + ("prompt",),
+                f"shot {shot.id!r}: the prompt is {len(prompt):,} characters once its tags and sentences are "
+                f"written in; {model.title} takes at most {model.max_prompt_chars:,}",
+                "shorten the prompt (a start frame or style that the prompt does not mention adds a sentence)",
+            )
+        if len(self.problems) > before:
+            return None
+        images = tuple(mapped.images)
+        if not model.shape.image_urls:
+            images = ()  # the start and end frames travel in fields of their own
+        ups = [start_dep, end_dep, edit_dep]
+        depends = tuple(dict.fromkeys([u for u in ups if u] + mapped.depends_on))
         return _Draft(
             shot,
             i,
             model,
-            mapped.prompt,
-            tuple(mapped.images),
+            prompt,
+            images,
             tuple(mapped.elements),
             duration,
             aspect,
@@ -344,8 +576,69 @@ class _ShotCompiler:
             style_name,
             transition,
             tuple(mapped.mentions),
-            rendered.strip(),
+            rendered.replace(PART_BREAK, " / ").strip(),
+            end=end,
+            audio=audio,
+            parts=parts,
+            video=video,
         )
+
+    def _check_mapped(
+        self,
+        shot: Shot,
+        where: tuple[str | int, ...],
+        model: ModelInfo,
+        mapped: Mapped,
+        start: AssetRef | None,
+        end: AssetRef | None,
+    ) -> None:
+        """Mentions the model cannot send: elements on a model without them, images without image_urls."""
+        if mapped.elements and not model.shape.elements:
+            names = ", ".join("@" + e.name for e in mapped.elements)
+            self._problem(
+                where + ("prompt",),
+                f"shot {shot.id!r}: {model.title} takes no elements, so {names} cannot be sent",
+                "describe them in words, or choose a model with elements: " + models_with(self.registry, "elements"),
+            )
+        extra = [r for r in mapped.images if r not in (start, end)]
+        if extra and not model.shape.image_urls:
+            self._problem(
+                where + ("prompt",),
+                f"shot {shot.id!r}: {model.title} takes no reference images, so "
+                + ", ".join(r.display for r in extra)
+                + " cannot be sent",
+                "mention only the start and end frames, or choose a model with image_urls: "
+                + models_with(self.registry, "image_urls"),
+            )
+
+    def _follow_upstream(self, drafts: list[_Draft], order: list[str]) -> None:
+        """What a shot takes from the shots before it: an edit's length and shape, a frame's shape."""
+        by_id = {d.shot.id: d for d in drafts}
+        for sid in order:
+            d = by_id[sid]
+            where = ("shots", d.index)
+            if d.video is not None:
+                src = by_id[d.video.value]
+                d.duration, d.aspect = src.duration, src.aspect
+                lo, hi = d.model.source_seconds or (0.0, float("inf"))
+                if not lo <= src.duration <= hi:
+                    self._problem(
+                        where + ("edit",),
+                        f"{d.model.title} edits clips of {lo:g} to {hi:g} s; shot {src.shot.id!r} lasts {src.duration} s",
+                        f"shorten shot {src.shot.id!r}, or edit a shorter one",
+                    )
+            elif not d.model.shape.aspect_ratio and d.start is not None:
+                if d.start.kind in ("last_frame", "first_frame"):
+                    d.aspect = by_id[d.start.value].aspect
+                elif d.start.kind == "file" and d.start.sha256 in self.store.infos:
+                    info = self.store.infos[d.start.sha256]
+                    d.aspect = nearest_aspect(info.width, info.height)
+                if self.defaults.aspect_ratio is not None and self.defaults.aspect_ratio != d.aspect:
+                    self._warn(
+                        where,
+                        f"shot {d.shot.id!r}: {d.model.title} has no aspect ratio: the start image's ({d.aspect}) "
+                        f"is used, not the defaults' {self.defaults.aspect_ratio}",
+                    )
 
     def _asset(self, name: str, where: tuple[str | int, ...], kind: str) -> Asset | None:
         asset = self.resolved.visible.get(name)
@@ -381,3 +674,49 @@ class _ShotCompiler:
                 return None, None
         asset = self._asset(shot.start, where + ("start",), "image")
         return (asset.refs[0], None) if asset else (None, None)
+
+    def _end(self, shot: Shot, where: tuple[str | int, ...]) -> tuple[AssetRef | None, str | None]:
+        """The end frame: an image, or another shot's first or last frame (and that shot, to depend on)."""
+        if shot.end is None:
+            return None, None
+        for suffix, kind in ((".first_frame", "first_frame"), (".last_frame", "last_frame")):
+            if shot.end.endswith(suffix):
+                upstream = shot.end[: -len(suffix)]
+                if upstream in self.ids:
+                    if upstream == shot.id:
+                        self._problem(
+                            where + ("end",),
+                            f"shot {shot.id!r} cannot end on its own {suffix[1:].replace('_', ' ')}",
+                            "end on an image, or on another shot's frame",
+                        )
+                        return None, None
+                    return AssetRef(kind, upstream, shot.end), upstream  # type: ignore[arg-type]
+                if upstream not in self.resolved.scope.imports:
+                    self._problem(
+                        where + ("end",),
+                        f"unknown shot {upstream!r} in {shot.end!r}",
+                        did_you_mean(upstream, list(self.ids)),
+                    )
+                    return None, None
+        asset = self._asset(shot.end, where + ("end",), "image")
+        return (asset.refs[0], None) if asset else (None, None)
+
+    def _edit(self, shot: Shot, where: tuple[str | int, ...]) -> tuple[AssetRef | None, str | None]:
+        """An edit's source clip (and the shot it comes from)."""
+        if shot.edit is None:
+            return None, None
+        if shot.edit == shot.id:
+            self._problem(
+                where + ("edit",),
+                f"shot {shot.id!r} cannot be an edit of itself",
+                "name the shot whose clip this one changes",
+            )
+            return None, None
+        if shot.edit not in self.ids:
+            self._problem(
+                where + ("edit",),
+                f"unknown shot {shot.edit!r} to edit",
+                did_you_mean(shot.edit, [s for s in self.ids if s != shot.id]) or "name a shot of this storyboard",
+            )
+            return None, None
+        return AssetRef("clip", shot.edit, f"{shot.edit}.clip"), shot.edit

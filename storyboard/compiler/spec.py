@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from storyboard.compiler.spec_audio import Effect, Line, Loudness, MusicCue, Voice, VoiceField
 
@@ -19,7 +19,9 @@ DEFAULT_MODEL = "fal-ai/kling-video/o1/standard/reference-to-video"
 Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
 QualName = Annotated[str, StringConstraints(pattern=QUALNAME_PATTERN)]
 AspectRatio = Literal["16:9", "9:16", "1:1"]
-Duration = Annotated[int, Field(strict=True, ge=3, le=10, description="seconds, an integer 3..10")]
+Duration = Annotated[
+    int, Field(strict=True, ge=3, le=15, description="seconds, an integer 3..15 (each model allows its own range)")
+]
 
 
 def _exactly_one(value: Any) -> Any:
@@ -76,14 +78,46 @@ class Defaults(_Model):
     duration: Duration | None = None
     aspect_ratio: AspectRatio | None = None
     style: QualName | None = None
+    model: str | None = Field(
+        default=None, description="the model of every shot that names none (an alias or endpoint id)"
+    )
+    audio: bool | None = Field(default=None, description="native audio for every shot whose model makes it")
+
+
+class PromptPart(_Model):
+    """One prompt of a multi-prompt clip."""
+
+    prompt: str
+    duration: Duration
+
+
+MULTI_PROMPT = "\x00multi_prompt"  # the prompt of a shot that has several (never written by hand: NUL)
+
+
+def _prompt_or_parts(schema: dict[str, Any]) -> None:
+    """The JSON schema: a shot has a prompt or a multi_prompt."""
+    schema["required"] = [r for r in schema.get("required", []) if r != "prompt"]
+    schema["anyOf"] = [{"required": ["prompt"]}, {"required": ["multi_prompt"]}]
 
 
 class Shot(_Model):
     """One shot: one generation request."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_prompt_or_parts)
+
     id: Ident
-    prompt: str
+    prompt: str = Field(description="what happens (a shot with `multi_prompt` has none)")
+    multi_prompt: Annotated[tuple[PromptPart, ...], Field(min_length=2)] | None = Field(
+        None, description="several prompts in one clip, each with its seconds (models with multi_prompt)"
+    )
     start: QualName | None = Field(None, description="an image name, `ns.name`, or `<shot>.last_frame`")
+    end: QualName | None = Field(
+        None, description="the end frame: an image name, `<shot>.first_frame` or `<shot>.last_frame`"
+    )
+    edit: Ident | None = Field(
+        default=None, description="make this shot an edit of another shot's clip (video-to-video)"
+    )
+    audio: bool | None = Field(default=None, description="native audio (generate_audio) on models that make it")
     style: QualName | None = Field(None, description="a style name; null for no style")
     duration: Duration | None = None
     aspect_ratio: AspectRatio | None = None
@@ -92,6 +126,14 @@ class Shot(_Model):
     notes: str | None = Field(None, description="free text for the board; not sent to the model")
     lines: tuple[Line, ...] = Field(default=(), description="dialogue and narration spoken in this shot")
     sfx: tuple[Effect, ...] = Field(default=(), description="sound effects in this shot")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parts_stand_for_the_prompt(cls, data: Any) -> Any:
+        """A multi_prompt shot needs no ``prompt``; every other shot still gets pydantic's "missing"."""
+        if isinstance(data, dict) and "multi_prompt" in data and "prompt" not in data:
+            return {**data, "prompt": MULTI_PROMPT}
+        return data
 
 
 class Film(_Model):
@@ -119,6 +161,9 @@ class Storyboard(_Assets):
     version: Version
     title: str
     model: ModelName = DEFAULT_MODEL
+    models: AssetPath | None = Field(
+        default=None, description="a models file adding or changing models (docs/models.md)"
+    )
     defaults: Defaults = Field(default_factory=Defaults)
     vars: dict[Ident, Any] = Field(default_factory=dict)
     shots: Annotated[tuple[Shot, ...], Field(min_length=1)]
@@ -134,4 +179,4 @@ class Library(_Assets):
 
 
 ASSET_TABLES = ("characters", "objects", "styles", "images")
-RESERVED_VARS = frozenset({"shot", "defaults", "title", "id", "duration", "aspect_ratio", "style", "start"})
+RESERVED_VARS = frozenset({"shot", "defaults", "title", "id", "duration", "aspect_ratio", "style", "start", "end"})

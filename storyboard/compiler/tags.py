@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from storyboard.compiler.assets import frame_ref
 from storyboard.compiler.render import PromptError
 from storyboard.compiler.resolve import Asset, is_model_tag
-from storyboard.plan import AssetRef, ElementRef, Mention
+from storyboard.plan import FRAME_KINDS, AssetRef, ElementRef, Mention
 from storyboard.util import closest
 
 # an @ right after a letter or digit of any script (josé@example.com, 東京@mail.jp) is plain text
@@ -54,19 +54,34 @@ class TagMapper:
         style: Asset | None,
         style_name: str | None,
         max_refs: int,
+        frames_tagged: bool = True,
+        end: AssetRef | None = None,
+        end_label: str | None = None,
+        untagged_refs: int = 0,
     ) -> Mapped:
-        """Rewrite one rendered prompt; PromptError listing every bad mention and the limit."""
+        """Rewrite one rendered prompt; PromptError listing every bad mention and the limit.
+
+        With ``frames_tagged`` the start frame is @Image1 (and the end frame @Image2, where the
+        model takes one) and a sentence names them unless the prompt does; without it the frames
+        travel in fields of their own and only ``untagged_refs`` counts them against the limit.
+        """
         text = text.strip()
         images: dict[AssetRef, int] = {}
         labels: dict[AssetRef, str] = {}
+        if not frames_tagged:
+            start = None
+            end = None
         if start is not None:
             images[start] = 1
             labels[start] = f"start frame {start_label}"
+        if end is not None and end not in images:
+            images[end] = len(images) + 1
+            labels[end] = f"end frame {end_label}"
         elements: dict[int, tuple[int, Asset, str]] = {}
         mentions: dict[str, Mention] = {}
         depends: list[str] = []
         problems: list[tuple[str, str | None]] = []
-        state = {"start_mentioned": False, "style_mentioned": False}
+        state = {"start_mentioned": False, "style_mentioned": False, "end_mentioned": False}
 
         def image_tag(ref: AssetRef, label: str) -> str:
             if ref not in images:
@@ -74,6 +89,8 @@ class TagMapper:
                 labels[ref] = label
             if ref == start:
                 state["start_mentioned"] = True
+            if ref == end:
+                state["end_mentioned"] = True
             return f"@Image{images[ref]}"
 
         def replace(m: re.Match[str]) -> str:
@@ -134,16 +151,23 @@ class TagMapper:
             body = "Take @Image1 as the start frame. " + body
             label = start_label or start.display
             mentions.setdefault(
-                label, Mention(label, "last_frame" if start.kind == "last_frame" else "image", ("@Image1",))
+                label, Mention(label, "last_frame" if start.kind in FRAME_KINDS else "image", ("@Image1",))
+            )
+        if end is not None and not state["end_mentioned"]:
+            body += f" End on @Image{images[end]} as the end frame."
+            label = end_label or end.display
+            mentions.setdefault(
+                label, Mention(label, "last_frame" if end.kind in FRAME_KINDS else "image", (f"@Image{images[end]}",))
             )
         if style is not None and not state["style_mentioned"]:
             tags = tuple(image_tag(r, f"style {style_name}") for r in style.refs)
             mentions.setdefault(style_name or style.name, Mention(style_name or style.name, "style", tags))
             body += f" Make sure to keep it as the style of {join_tags(tags)}."
-        total = len(images) + len(element_list)
+        total = len(images) + len(element_list) + untagged_refs
         if total > max_refs:
             counted = [f"@Image{i} {labels[r]}" for r, i in images.items()]
             counted += [f"@Element{i + 1} {el.name}" for i, el in enumerate(element_list)]
+            counted += ["the start and end frames"] * bool(untagged_refs)
             problems.append(
                 (
                     f"{total} references, over the model's limit of {max_refs}: " + ", ".join(counted),

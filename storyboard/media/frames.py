@@ -1,4 +1,4 @@
-"""Frames out of clips: the last frame a continuing shot starts from."""
+"""Frames out of clips: the last frame a continuing shot starts from, the first frame a shot may end on."""
 
 from __future__ import annotations
 
@@ -43,6 +43,30 @@ def extract_last_frame(clip: Path, dest: Path) -> Path:
         raise
     except Exception as exc:  # av raises many kinds for damaged files
         raise MediaError(f"{clip}: cannot extract the last frame ({exc.__class__.__name__}: {exc})") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest
+
+
+def extract_first_frame(clip: Path, dest: Path) -> Path:
+    """Write the clip's first video frame as a PNG at ``dest`` (atomically) and return ``dest``."""
+    import av
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp.png")
+    try:
+        with av.open(str(clip)) as container:
+            if not container.streams.video:
+                raise MediaError(f"{clip}: no video stream")
+            first = next(iter(container.decode(container.streams.video[0])), None)
+            if first is None:
+                raise MediaError(f"{clip}: no frame could be extracted")
+            first.to_image().save(tmp, format="PNG", compress_level=3)
+        os.replace(tmp, dest)
+    except MediaError:
+        raise
+    except Exception as exc:  # av raises many kinds for damaged files
+        raise MediaError(f"{clip}: cannot extract the first frame ({exc.__class__.__name__}: {exc})") from exc
     finally:
         tmp.unlink(missing_ok=True)
     return dest

@@ -25,7 +25,7 @@ from storyboard import __version__
 from storyboard.build.cache import Cache
 from storyboard.build.outputs import ShotStatus
 from storyboard.compiler.compile import CompileContext
-from storyboard.compiler.models import find_model, priced
+from storyboard.compiler.models import find_model
 from storyboard.errors import UsageError
 from storyboard.plan import AssetRef, Mention, Plan, ShotPlan
 from storyboard.util import atomic_write_bytes, sha256_file
@@ -400,12 +400,14 @@ def write_board(
             note = f"cached on {cache.backend}: free to rebuild" if sc.cached and cache is not None else None
         cards.append(maker.card(shot, number, cost, note))
     prices_shown: list[tuple[str, str, str]] = []
-    for name in dict.fromkeys(s.model for s in plan.shots):
-        model = find_model(name)
-        if model is not None:
-            m = priced(model, prices)
-            rate = "no price" if m.price_per_second is None else f"${m.price_per_second:g}/s"
-            prices_shown.append((_short_model(name), rate, m.price_source))
+    firsts: dict[tuple[str, bool | None], ShotPlan] = {}
+    for s in plan.shots:
+        firsts.setdefault((s.model, s.audio), s)
+    for (name, audio), first in firsts.items():
+        price = prices.get(name, first.price_per_second)
+        source = "user override" if name in prices else first.price_source
+        rate = "no price" if price is None else f"${price:g}/s" + (" with audio" if audio else "")
+        prices_shown.append((_short_model(name), rate, source))
     seconds: float = sum(s.duration for s in plan.shots)
     overlap: float = sum(s.transition.duration for s in plan.shots[1:] if s.transition.type == "crossfade")
     film = build_dir / plan.film.output if build_dir is not None else None

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from storyboard.build.audio import SoundStore, sounds_to_build
 from storyboard.build.cache import Cache
 from storyboard.compiler.audio_models import PRICES, audio_price
-from storyboard.compiler.models import find_model, priced
 from storyboard.plan import Plan
 
 
@@ -137,8 +136,8 @@ def estimate(
     for s in plan.shots:
         if only is not None and s.id not in only:
             continue
-        model = find_model(s.model)
-        price = priced(model, prices).price_per_second if model else None
+        # the compiler priced each shot from its own model (audio surcharge included); --prices wins
+        price = prices.get(s.model, s.price_per_second)
         cached = cache is not None and cache.lookup(s.key, verify=False) is not None
         out.append(ShotCost(s.id, s.model, s.duration, price, cached, not cached and s.id in refetch))
     sounds = []

@@ -83,7 +83,8 @@ def test_unknown_field_without_a_close_one_lists_the_fields(project: Path) -> No
             1,
             "soundtrack",
             "unknown field 'soundtrack'",
-            "known fields: imports, characters, objects, styles, images, voices, version, title, model, defaults, vars, shots, "
+            "known fields: imports, characters, objects, styles, images, voices, version, title, model, models, defaults, vars, "
+            "shots, "
             "film",
         ),
     ]
@@ -194,7 +195,7 @@ def test_asset_named_like_a_model_tag(project: Path) -> None:
     ("value", "message"),
     [
         ("2", "2 is out of range: input should be greater than or equal to 3"),
-        ("11", "11 is out of range: input should be less than or equal to 10"),
+        ("16", "16 is out of range: input should be less than or equal to 15"),
         ("5.5", "5.5 must be a whole number"),
         ('"5"', "'5' must be a whole number"),
     ],
@@ -205,17 +206,34 @@ def test_duration_out_of_range(project: Path, value: str, message: str) -> None:
 
 
 def test_duration_in_defaults(project: Path) -> None:
-    path = board(project, BASE.replace("shots:\n", "defaults:\n  duration: 12\nshots:\n"))
+    path = board(project, BASE.replace("shots:\n", "defaults:\n  duration: 16\nshots:\n"))
     assert facts(path) == [
         (
             "storyboard.yaml",
             12,
             13,
             "defaults.duration",
-            "12 is out of range: input should be less than or equal to 10",
+            "16 is out of range: input should be less than or equal to 15",
             None,
         ),
     ]
+
+
+def test_duration_past_the_models_range(project: Path) -> None:
+    """11 s is a valid duration, but not on O1: the problem names the model and the ones that allow it."""
+    path = board(project, BASE + "  - id: second\n    duration: 11\n    prompt: x\n")
+    [(file, line, column, where, message, hint)] = facts(path)
+    assert (file, line, column, where) == ("storyboard.yaml", 15, 15, "shots[1].duration")
+    assert message == "duration 11 is not offered by Kling O1 reference-to-video (standard)"
+    assert hint is not None and "3..10" in hint and "o3" in hint
+
+
+def test_duration_in_defaults_past_the_models_range(project: Path) -> None:
+    """A default the shot's model does not offer is reported where it is written."""
+    path = board(project, BASE.replace("shots:\n", "defaults:\n  duration: 12\nshots:\n"))
+    [(file, line, column, where, message, _hint)] = facts(path)
+    assert (file, line, where) == ("storyboard.yaml", 12, "defaults.duration")
+    assert message == "duration 12 is not offered by Kling O1 reference-to-video (standard)"
 
 
 def test_bad_aspect_ratio(project: Path) -> None:
@@ -309,8 +327,10 @@ def test_unknown_model_lists_the_known_ones(project: Path) -> None:
             8,
             "model",
             "unknown model 'sora'",
-            "known models: fal-ai/kling-video/o1/reference-to-video, fal-ai/kling-video/o1/standard/reference-to-video, "
-            "kling-o1-pro, kling-o1-standard, o1, o1-pro, o1-standard",
+            "known models: flux-schnell, kling-o1-pro, kling-o1-standard, o1, o1-edit, o1-edit-pro, o1-edit-standard, "
+            "o1-first-last, o1-first-last-pro, o1-i2v, o1-i2v-pro, o1-i2v-standard, o1-pro, o1-ref, o1-ref-pro, "
+            "o1-standard, o3, o3-4k, o3-i2v, o3-pro, o3-ref, o3-ref-pro, o3-standard, v3, v3-i2v, v3-pro "
+            "(`storyboard models` lists them)",
         ),
     ]
 

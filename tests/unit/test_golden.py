@@ -37,7 +37,7 @@ CASE_FILES = sorted(CASES.rglob("*.yaml"))
 REGENERATE = "STORYBOARD_UPDATE_GOLDEN=1 pytest tests/unit/test_golden.py"
 
 # case name → per shot: (prompt, image_urls, [frontal, references…] per element, depends_on)
-EXPECTED: dict[str, list[tuple[str, list[str], list[list[str]], list[str]]]] = {
+EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]]]] = {
     "elements_first_mention": [
         (
             "The @Element1 glows in @Element2's hands while the @Element3 flickers.",
@@ -214,8 +214,86 @@ EXPECTED: dict[str, list[tuple[str, list[str], list[list[str]], list[str]]]] = {
         ),
     ],
 }
+EXPECTED.update(
+    {
+        "model_o1_image_to_video": [
+            (
+                "Take @Image1 as the start frame. The sun crosses the sky over the glasshouse. "
+                "End on @Image2 as the end frame.",
+                [],
+                [],
+                [],
+            ),
+            ("Time runs back from @Image1 to @Image2.", [], [], ["day"]),
+        ],
+        "model_o3_reference": [
+            (
+                "@Element1 walks along the shore of @Image1, humming. Make sure to keep it as the style of @Image2.",
+                ["assets/blue.png", "assets/style/ink.png"],
+                [["assets/mira/front.png", "assets/mira/side.png"]],
+                [],
+            ),
+            (None, ["assets/blue.png"], [["assets/mira/front.png", "assets/mira/side.png"]], ["long"]),
+            ("An empty shore.", [], [], []),
+        ],
+        "model_o3_image_to_video": [("The moon rises over the lake.", [], [], [])],
+        "model_v3_image_to_video": [
+            ("@Element1 sings by the water.", [], [["assets/mira/front.png"]], []),
+            ("@Element1 stops and listens.", [], [["assets/mira/front.png"]], ["sing"]),
+        ],
+        "model_edit": [
+            ("The camera orbits @Element1.", [], [["assets/mira/front.png"]], []),
+            (
+                "Make it night; @Element1 holds a lantern. Make sure to keep it as the style of @Image1.",
+                ["assets/style/ink.png"],
+                [["assets/mira/front.png"]],
+                ["orbit"],
+            ),
+            ("Add falling snow.", [], [], ["orbit_night"]),
+        ],
+    }
+)
 # request fields other than prompt and assets, where a case is about them
 EXPECTED_FIELDS: dict[str, list[dict[str, Any]]] = {
+    "model_o1_image_to_video": [
+        {
+            "endpoint": "fal-ai/kling-video/o1/standard/image-to-video",
+            "start_image_url": "assets/yellow.png",
+            "end_image_url": "assets/blue.png",
+            "duration": "8",
+        },
+        {
+            "endpoint": "fal-ai/kling-video/o1/image-to-video",
+            "start_image_url": "day.last_frame",
+            "end_image_url": "assets/yellow.png",
+            "duration": "5",
+        },
+    ],
+    "model_o3_reference": [
+        {"start_image_url": "assets/blue.png", "duration": "15", "generate_audio": True, "aspect_ratio": "16:9"},
+        {
+            "multi_prompt": [
+                {"prompt": "@Element1 wakes up.", "duration": "4"},
+                {"prompt": "@Element1 opens the door to @Image1.", "duration": "6"},
+            ],
+            "end_image_url": "long.first_frame",
+            "duration": "10",
+            "generate_audio": False,
+        },
+        {"endpoint": "fal-ai/kling-video/o3/pro/reference-to-video", "generate_audio": False},
+    ],
+    "model_o3_image_to_video": [
+        {"image_url": "assets/blue.png", "end_image_url": "assets/grey.png", "duration": "12", "generate_audio": False}
+    ],
+    "model_v3_image_to_video": [
+        {"start_image_url": "assets/blue.png", "generate_audio": True, "duration": "5"},
+        {"start_image_url": "sing.last_frame", "generate_audio": False, "duration": "11"},
+    ],
+    "model_edit": [
+        {"duration": "6", "aspect_ratio": "9:16"},
+        {"endpoint": "fal-ai/kling-video/o1/standard/video-to-video/edit", "video_url": "orbit.clip"},
+        {"endpoint": "fal-ai/kling-video/o1/video-to-video/edit", "video_url": "orbit_night.clip"},
+    ],
     "durations": [
         {"duration": "3", "aspect_ratio": "16:9"},
         {"duration": "5", "aspect_ratio": "16:9"},
@@ -267,9 +345,10 @@ def test_golden(project: Path, case: Path) -> None:
     assert str(project) not in text and str(project.resolve()) not in text
     for shot in plan.to_json()["shots"]:
         request = shot["request"]
-        urls = request["image_urls"] + [
-            u for el in request["elements"] for u in [el["frontal_image_url"], *el["reference_image_urls"]]
+        urls = request.get("image_urls", []) + [
+            u for el in request.get("elements", []) for u in [el["frontal_image_url"], *el["reference_image_urls"]]
         ]
+        urls += [request[k] for k in ("start_image_url", "image_url", "end_image_url", "video_url") if k in request]
         assert not any(os.path.isabs(u) for u in urls), urls
     check_golden(case.stem, text)
 
@@ -281,9 +360,9 @@ def test_case_follows_the_contract(project: Path, case: Path) -> None:
     shots = compile_file(place_case(project, case)).to_json()["shots"]
     got = [
         (
-            s["request"]["prompt"],
-            s["request"]["image_urls"],
-            [[el["frontal_image_url"], *el["reference_image_urls"]] for el in s["request"]["elements"]],
+            s["request"].get("prompt"),
+            s["request"].get("image_urls", []),
+            [[el["frontal_image_url"], *el["reference_image_urls"]] for el in s["request"].get("elements", [])],
             s["depends_on"],
         )
         for s in shots
