@@ -1,7 +1,9 @@
 """The dependency graph (networkx): uploads, generations, last-frame extractions, the film.
 
-Node ids: ``asset:<display path or URL>``, ``shot:<id>``, ``frame:<id>``, ``film``. An edge
-``a → b`` means b needs a. Independent shots have no path between them and may run at once.
+Node ids: ``asset:<display path or URL>``, ``shot:<id>``, ``frame:<id>`` (a last frame),
+``first:<id>`` (a first frame, which a shot may end on), ``film``. An edge ``a → b`` means b needs
+a; an edit's edge from the shot whose clip it changes carries ``kind="edit"``, a frame's edge into
+the shot that ends on it ``kind="end"``. Independent shots have no path between them and may run at once.
 """
 
 from __future__ import annotations
@@ -68,15 +70,18 @@ def build_graph(plan: Plan) -> nx.DiGraph[str]:
         sid = f"shot:{shot.id}"
         g.add_node(sid, kind="shot", label=shot.id, key=shot.key, duration=shot.duration)
         for ref in shot.assets():
-            if ref.kind == "last_frame":
-                fid = f"frame:{ref.value}"
+            role = "end" if ref == shot.end else "input"
+            if ref.kind == "clip":
+                g.add_edge(f"shot:{ref.value}", sid, kind="edit")
+            elif ref.kind in ("last_frame", "first_frame"):
+                fid = f"{'frame' if ref.kind == 'last_frame' else 'first'}:{ref.value}"
                 g.add_node(fid, kind="frame", label=ref.display)
                 g.add_edge(f"shot:{ref.value}", fid)
-                g.add_edge(fid, sid)
+                g.add_edge(fid, sid, kind=role)
             else:
                 aid = f"asset:{ref.display}"
                 g.add_node(aid, kind="asset", label=ref.display, url=ref.kind == "url")
-                g.add_edge(aid, sid)
+                g.add_edge(aid, sid, kind=role)
         g.add_edge(sid, "film")
     for audio in plan.audio:  # each line, effect and music cue: its own node, mixed into the film
         nid = f"audio:{audio.id}"
@@ -109,7 +114,8 @@ def render_graph(plan: Plan, fmt: str) -> str:
         for n in sorted(g.nodes):
             left, right = shapes[g.nodes[n]["kind"]]
             lines.append(f'  {ids[n]}{left}"{_node_label(g, n)}"{right}')
-        lines += [f"  {ids[u]} --> {ids[v]}" for u, v in sorted(g.edges)]
+        arrows = {"edit": ' -- "edit" --> ', "end": ' -- "end frame" --> '}
+        lines += [f"  {ids[u]}{arrows.get(g.edges[u, v].get('kind', ''), ' --> ')}{ids[v]}" for u, v in sorted(g.edges)]
         return "\n".join(lines) + "\n"
     if fmt == "dot":
         dot_shapes = {"asset": "note", "shot": "box", "frame": "ellipse", "film": "doubleoctagon", "audio": "hexagon"}
@@ -117,15 +123,24 @@ def render_graph(plan: Plan, fmt: str) -> str:
         for n in sorted(g.nodes):
             label = _node_label(g, n).replace('"', '\\"')
             lines.append(f'  {ids[n]} [label="{label}", shape={dot_shapes[g.nodes[n]["kind"]]}];')
-        lines += [f"  {ids[u]} -> {ids[v]};" for u, v in sorted(g.edges)]
+        styles = {"edit": ' [label="edit", style=bold]', "end": ' [label="end frame", style=dashed]'}
+        lines += [f"  {ids[u]} -> {ids[v]}{styles.get(g.edges[u, v].get('kind', ''), '')};" for u, v in sorted(g.edges)]
         return "\n".join(lines + ["}"]) + "\n"
     if fmt == "text":
         lines = [f"film {plan.film.output} ← " + ", ".join([s.id for s in plan.shots] + [a.id for a in plan.audio])]
         for s in plan.shots:
             lines.append(f"shot {s.id} ({s.duration} s)")
             for ref in s.assets():
-                prefix = "last frame of" if ref.kind == "last_frame" else ("url" if ref.kind == "url" else "upload")
-                lines.append(f"  ← {prefix} {ref.value if ref.kind == 'last_frame' else ref.display}")
+                prefix = {
+                    "last_frame": "last frame of",
+                    "first_frame": "first frame of",
+                    "clip": "edit of the clip of",
+                    "url": "url",
+                }.get(ref.kind, "upload")
+                if ref == s.end:
+                    prefix = "end frame: " + prefix
+                shown = ref.value if ref.kind in ("last_frame", "first_frame", "clip") else ref.display
+                lines.append(f"  ← {prefix} {shown}")
         for a in plan.audio:
             source = f"file {a.file.display}" if a.file is not None else a.endpoint
             lines.append(f"sound {a.id} ({a.kind}) ← {source}")

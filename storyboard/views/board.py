@@ -95,6 +95,9 @@ class Card:
     clip_note: str | None
     location: str | None
     clip_seconds: float | None = None  # measured from the built clip (a "5 s" Kling clip lasts 5.04 s)
+    end: Thumb | None = None  # the end frame
+    ends_on: str | None = None  # the shot whose frame this one ends on
+    edit_of: str | None = None  # the shot whose clip this one edits
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +236,13 @@ class _CardMaker:
         if ref.kind == "url":
             return {"note": "remote image", "href": ref.value}
         upstream = self.by_id.get(ref.value)
+        if ref.kind == "clip":
+            return {"note": f"the clip of {ref.value}"}
+        if ref.kind == "first_frame":
+            frame = self.cache.first_frame_path(upstream.key) if upstream and self.cache else None
+            if frame is not None and frame.exists() and (src := self.thumbs(frame)):
+                return {"src": src}
+            return {"note": f"first frame of {ref.value} not built yet"}
         if upstream is not None and self.cache is not None and self.cache.has_frame(upstream.key):
             src = self.thumbs(self.cache.frame_path(upstream.key))
             if src:
@@ -295,6 +305,9 @@ class _CardMaker:
             error=error,
             start=start,
             continues_from=shot.start.value if shot.start is not None and shot.start.kind == "last_frame" else None,
+            end=Thumb(shot.end.display, "end frame", **self.picture(shot.end)) if shot.end is not None else None,
+            ends_on=shot.end.value if shot.end is not None and shot.end.kind in ("last_frame", "first_frame") else None,
+            edit_of=shot.video.value if shot.video is not None else None,
             refs=tuple(refs),
             prompt=prompt_parts(shot.prompt, anchors),
             source_prompt=shot.source_prompt,

@@ -362,3 +362,22 @@ def test_audio_enters_the_key_and_the_price(project: Path) -> None:
     assert result.returncode == 0, result.stderr
     costs = {s["id"]: s["usd"] for s in json.loads(result.stdout)["shots"]}
     assert costs == {"first": 0.42, "second": 0.56}
+
+
+# -- graph and board --------------------------------------------------------------------------
+
+
+def test_graph_shows_edit_and_end_frame_edges(project: Path) -> None:
+    """An edit's edge comes from the shot it edits; an end frame's from that shot's first frame."""
+    from storyboard.graph import build_graph, render_graph
+
+    text = EDIT + "  - id: third\n    model: o3\n    end: first.first_frame\n    prompt: x\n"
+    plan = compile_file(write_storyboard(project, text))
+    g = build_graph(plan)
+    assert g.edges["shot:first", "shot:second"]["kind"] == "edit"
+    assert g.edges["first:first", "shot:third"]["kind"] == "end"
+    assert ("shot:first", "first:first") in g.edges
+    shown = render_graph(plan, "text")
+    assert "  ← edit of the clip of first" in shown and "  ← end frame: first frame of first" in shown
+    assert '-- "edit" -->' in render_graph(plan, "mermaid")
+    assert 'label="end frame"' in render_graph(plan, "dot")
