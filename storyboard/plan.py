@@ -42,6 +42,7 @@ class RequestShape:
     audio_default: bool = False
     video: str | None = None  # video_url (an edit's source clip) | None
     image_size: bool = False  # text-to-image: {width, height}
+    video_sides: tuple[int, int] | None = None  # an edit's source clip: least and most pixels on each side
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,6 +219,7 @@ class Executor:
                 clip = self.cache.clip_path(self.by_id[ref.value].key)
                 if not clip.exists():
                     raise MediaError(f"the clip of {ref.value!r} is not built, so it cannot be edited")
+                self._check_source(shot, ref.value, clip)
                 local[ref] = clip
         tmp = self.cache.temp_path(shot.key)
         job = ShotJob(
@@ -255,6 +256,18 @@ class Executor:
                     raise MediaError(f"the clip of {shot.id!r} is not built, so its last frame is missing")
                 extract_last_frame(clip, path)
             return path
+
+    def _check_source(self, shot: ShotPlan, source: str, clip: Path) -> None:
+        """Hold an edit whose source clip the endpoint would refuse (its size is known only once built)."""
+        sides = shot.shape.video_sides
+        if sides is None:
+            return
+        info = probe(clip)
+        if min(info.width, info.height) < sides[0] or max(info.width, info.height) > sides[1]:
+            raise BackendError(
+                f"held, nothing sent: the clip of {source!r} is {info.width}×{info.height}, and {shot.model_label or shot.endpoint} "
+                f"edits clips of {sides[0]} to {sides[1]} pixels a side; rebuild {source!r} larger or edit another clip"
+            )
 
     def first_frame(self, shot: ShotPlan) -> Path:
         """The first frame of a built shot's clip, extracted once into the cache."""

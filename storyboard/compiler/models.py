@@ -124,6 +124,7 @@ class LimitsSpec(_Spec):
     aspect_ratios: tuple[Literal["16:9", "9:16", "1:1"], ...] = ("16:9", "9:16", "1:1")
     element_views: tuple[int, int] = (1, 3)
     source_seconds: tuple[float, float] | None = None
+    source_pixels: tuple[int, int] | None = None  # an edit's source clip: least and most pixels a side
 
 
 class PriceSpec(_Spec):
@@ -173,7 +174,7 @@ class ModelsFile(_Spec):
 
 def _info(spec: ModelSpec, user: bool = False) -> ModelInfo:
     r, lim, p = spec.request, spec.limits, spec.price
-    shape = RequestShape(**r.model_dump())
+    shape = RequestShape(**r.model_dump(), video_sides=lim.source_pixels)
     return ModelInfo(
         name=spec.endpoint,
         aliases=spec.aliases,

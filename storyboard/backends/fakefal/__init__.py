@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from storyboard.backends.fakefal import audio, video
+from storyboard.backends.fakefal import audio, endpoints, video
 from storyboard.backends.fakefal.protocol import (
     DEFAULT_CHAOS_KINDS,
     DEFAULT_CHAOS_PHASES,
@@ -429,14 +429,20 @@ class FakeFal:
     def _submit(self, req: HttpRequest, body: Any, phase: str) -> HttpResponse:
         endpoint = req.path.strip("/")
         sound = endpoint in audio.ENDPOINTS
-        if endpoint not in ENDPOINTS and not sound:
+        if endpoint not in ENDPOINTS and not sound and endpoint not in endpoints.SCHEMAS:
             return json_response(404, {"detail": f"Application '{endpoint}' not found"}, fal_request_id())
         if body is None:
             return json_response(422, JSON_INVALID, fal_request_id())
-        errors = audio.validate(endpoint, body) if sound else validate_input(body, known=self._check_url)
+        if sound:
+            errors = audio.validate(endpoint, body)
+        elif endpoint in endpoints.SCHEMAS:  # the rest of the Kling family (endpoints.py)
+            errors = endpoints.validate_input(endpoint, body, known=self._check_url, data=self.media.data_at)
+        else:
+            errors = validate_input(body, known=self._check_url)
         if errors:
             return json_response(422, {"detail": errors}, {**fal_request_id(), "x-fal-retryable": "false"})
-        fate = self.faults.take("job", body.get("prompt") or body.get("text") or "")
+        prompt = body.get("prompt") or body.get("text")
+        fate = self.faults.take("job", prompt if isinstance(prompt, str) else json.dumps(body))
         job = self.queue.submit(endpoint, body, fate, stuck_seconds=self.stuck_seconds)
         if sound:
             audio.register(self.media, job)

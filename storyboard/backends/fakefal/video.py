@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 from storyboard.backends.fakefal.schema import image_problem
 from storyboard.backends.fakefal.server import HttpResponse
@@ -228,15 +228,28 @@ class MediaStore:
 
     def add_result(self, job: Job) -> None:
         """Register ``job``'s result video (made lazily) and start encoding its shape."""
-        width, height = self.sizes[job.body.get("aspect_ratio", "16:9")]
-        prepare(int(job.body.get("duration", "5")), width, height, self.fps)
+        seconds, (width, height) = self.result_shape(job)
+        prepare(seconds, width, height, self.fps)
         with self._lock:
             self._files[job.output_id] = StoredFile("output.mp4", "video/mp4", job=job)
 
+    def result_shape(self, job: Job) -> tuple[int, tuple[int, int]]:
+        """Seconds and frame size of ``job``'s result: its endpoint's own rule (endpoints.py) or O1's fields."""
+        from storyboard.backends.fakefal import endpoints
+
+        if job.endpoint in endpoints.SCHEMAS:
+            return endpoints.output_shape(job.endpoint, job.body, self.data_at, self.sizes)
+        return int(job.body.get("duration", "5")), self.sizes[job.body.get("aspect_ratio", "16:9")]
+
+    def data_at(self, url: str) -> bytes | None:
+        """The bytes of an uploaded file behind one of the fake's URLs, or None."""
+        stored = self.find(urlsplit(url).path)
+        return stored.data if stored is not None else None
+
     def result_clip(self, job: Job) -> Path:
         """The video file of ``job``'s result."""
-        width, height = self.sizes[job.body.get("aspect_ratio", "16:9")]
-        return clip(int(job.body.get("duration", "5")), width, height, self.fps)
+        seconds, (width, height) = self.result_shape(job)
+        return clip(seconds, width, height, self.fps)
 
     def expire(self, request_id: str | None = None) -> int:
         """Remove result videos (of one request, or all) from the CDN; returns how many."""
