@@ -327,7 +327,7 @@ def test_unknown_model_lists_the_known_ones(project: Path) -> None:
             8,
             "model",
             "unknown model 'sora'",
-            "known models: flux-schnell, kling-o1-pro, kling-o1-standard, o1, o1-edit, o1-edit-pro, o1-edit-standard, "
+            "known models: kling-o1-pro, kling-o1-standard, o1, o1-edit, o1-edit-pro, o1-edit-standard, "
             "o1-first-last, o1-first-last-pro, o1-i2v, o1-i2v-pro, o1-i2v-standard, o1-pro, o1-ref, o1-ref-pro, "
             "o1-standard, o3, o3-4k, o3-i2v, o3-pro, o3-ref, o3-ref-pro, o3-standard, v3, v3-i2v, v3-pro "
             "(`storyboard models` lists them)",
