@@ -207,6 +207,8 @@ class _ShotCompiler(ModelRules):
         ids = [d.shot.id for d in drafts]
         deps = {d.shot.id: d.depends for d in drafts if d.depends}
         order = topological_shots(deps, ids) if deps else ids
+        if order is not None and not self.problems:
+            self._follow_upstream(drafts, order)  # an edit's length is its source's: before transitions
         if not self.problems:
             self._check_transitions(drafts)
         audio = AudioCompiler(self.doc, self.sb, self.resolved, self.root, self.problems, self.allow_outside).run(
@@ -215,15 +217,23 @@ class _ShotCompiler(ModelRules):
         if order is None and not self.problems:
             cycle = continuity_cycle([(up, s) for s, ups in deps.items() for up in ups], ids) or []
             first = self.ids[cycle[0]]
-            self.problems.append(
-                self.doc.problem(
-                    ("shots", first, "start"),
-                    "continuity cycle: " + format_cycle(cycle),
-                    "a shot cannot start from a frame that depends on itself",
+            by_id = {d.shot.id: d for d in drafts}
+            if any(by_id[c].video is not None or by_id[c].end is not None for c in cycle):
+                self.problems.append(
+                    self.doc.problem(
+                        ("shots", first),
+                        "dependency cycle: " + " → ".join(cycle),
+                        "a shot cannot edit, start or end on a clip that depends on itself",
+                    )
                 )
-            )
-        if order is not None and not self.problems:
-            self._follow_upstream(drafts, order)
+            else:
+                self.problems.append(
+                    self.doc.problem(
+                        ("shots", first, "start"),
+                        "continuity cycle: " + format_cycle(cycle),
+                        "a shot cannot start from a frame that depends on itself",
+                    )
+                )
         if self.problems or order is None:
             self.problems.sort(key=lambda p: (p.file != self.doc.display, p.line or 0, p.column or 0))
             raise InputError(self.problems)

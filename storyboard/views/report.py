@@ -16,7 +16,19 @@ def plan_text(plan: Plan) -> str:
             lines.append(f"    after:    {', '.join(s.depends_on)}")
         if s.transition.type != "cut":
             lines.append(f"    enters:   {s.transition.type} {s.transition.duration:g} s")
-        lines.append(f"    prompt:   {s.prompt}")
+        if s.video is not None:
+            lines.append(f"    edits:    the clip of {s.video.value} ({s.shape.video})")
+        if s.multi_prompt:
+            for part in s.multi_prompt:
+                lines.append(f"    prompt:   ({part.duration} s) {part.prompt}")
+        else:
+            lines.append(f"    prompt:   {s.prompt}")
+        if s.start is not None and s.shape.start not in (None, "image_urls"):
+            lines.append(f"    start:    {s.start.display} ({s.shape.start})")
+        if s.end is not None:
+            lines.append(f"    end:      {s.end.display} ({s.shape.end})")
+        if s.audio is not None:
+            lines.append(f"    audio:    {'on' if s.audio else 'off'} ({s.shape.audio})")
         for i, ref in enumerate(s.image_urls, 1):
             lines.append(f"    @Image{i}:  {ref.display}")
         for i, el in enumerate(s.elements, 1):

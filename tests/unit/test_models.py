@@ -381,3 +381,18 @@ def test_graph_shows_edit_and_end_frame_edges(project: Path) -> None:
     assert "  ← edit of the clip of first" in shown and "  ← end frame: first frame of first" in shown
     assert '-- "edit" -->' in render_graph(plan, "mermaid")
     assert 'label="end frame"' in render_graph(plan, "dot")
+
+
+def test_edits_in_a_cycle(project: Path) -> None:
+    text = HEAD + "  - id: a\n    edit: b\n    prompt: x\n  - id: b\n    edit: a\n    prompt: y\n"
+    [p] = problems(write_storyboard(project, text))
+    assert (p.line, p.path, p.message) == (13, "shots[1]", "dependency cycle: a → b → a")
+
+
+def test_a_transition_into_an_edit_counts_the_source_length(project: Path) -> None:
+    """The edit lasts as long as its 3 s source: a 2 s crossfade on each side does not fit."""
+    text = HEAD.replace('    prompt: "@mira walks."\n', '    duration: 3\n    prompt: "@mira walks."\n')
+    text += "  - id: second\n    edit: first\n    transition: {type: crossfade, duration: 2}\n    prompt: x\n"
+    text += "  - id: third\n    transition: {type: crossfade, duration: 2}\n    prompt: y\n"
+    found = [p.message for p in problems(write_storyboard(project, text))]
+    assert any("which lasts 3 s" in m and "'second'" in m for m in found), found
