@@ -107,7 +107,7 @@ def test_examples_validate_against_schema(name: str, data: dict[str, Any]) -> No
     "bad",
     [
         {"version": 1, "title": "T", "shots": [{"id": "a", "promt": "x"}]},
-        {"version": 1, "title": "T", "shots": [{"id": "a", "prompt": "x", "duration": 11}]},
+        {"version": 1, "title": "T", "shots": [{"id": "a", "prompt": "x", "duration": 16}]},
         {"version": 1, "title": "T", "shots": []},
         {
             "version": 1,
