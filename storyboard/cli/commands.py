@@ -270,6 +270,7 @@ def cost(
 
 @handle_errors
 def models(
+    run: RunContext,
     file: Annotated[
         Path | None,
         typer.Argument(help="A storyboard: list its models (with its `models:` file applied).", show_default=False),
@@ -293,7 +294,7 @@ def models(
         registry = compile_with_context(file)[1].registry
     if models_file is not None:
         registry = registry.with_file(models_file, relpath(models_file)) if file else registry_for(models_file)
-    term = Terminal()
+    term = run.terminal
     if json_out:
         term.json(models_json(registry))
         return
