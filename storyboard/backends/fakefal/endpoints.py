@@ -272,7 +272,8 @@ def validate_input(
     if schema.video:
         if "video_url" not in body:
             errors.append(_err(["body", "video_url"], "field required", "missing"))
-        elif _url(["body", "video_url"], body["video_url"], errors, known) and data is not None:
+        # a video is checked by the video rules, not the image rules behind ``known``
+        elif _url(["body", "video_url"], body["video_url"], errors, None) and data is not None:
             problem = video_problem(data(body["video_url"]))
             if problem is not None:
                 errors.append(_err(["body", "video_url"], problem, "invalid_video", body["video_url"]))
