@@ -38,6 +38,7 @@ class ShotJob:
     progress: ProgressSink = lambda _p: None
     cancel: threading.Event = field(default_factory=threading.Event)
     force: bool = False  # the user asked to generate this shot again (--force)
+    scratch: Path | None = None  # a folder for temporary files, swept by the next build (None: the system's)
 
     def local(self, ref: AssetRef) -> Path | None:
         """The local file behind an asset, or None for a URL."""

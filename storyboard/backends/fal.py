@@ -23,6 +23,7 @@ from storyboard.backends.base import AudioJob, Backend, Progress, ShotJob
 from storyboard.backends.fal_http import AnswerLost, NothingSent, VideoGone, download, submit_once
 from storyboard.backends.fal_state import UPLOAD_LIFETIME, Journal, Submission, UploadCache, Video
 from storyboard.backends.fal_support import (
+    check_key_form,
     check_start_frame,
     detail_words,
     redact_fal_client_logs,
@@ -84,6 +85,7 @@ class FalBackend(Backend):
                 "the fal backend needs credentials: set FAL_KEY (or FAL_KEY_ID and FAL_KEY_SECRET) in the "
                 "environment — keys are made at https://fal.ai/dashboard/keys. Or build offline with --backend preview."
             )
+        check_key_form()
         import fal_client
         import httpx
 

@@ -5,11 +5,12 @@ element rule (1 to 3 reference views) guarded on the request."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from storyboard.errors import BackendError, redact
+from storyboard.errors import BackendError, CredentialsError, redact
 
 
 class _RedactingHandler(logging.StreamHandler):
@@ -95,3 +96,28 @@ def with_reference_views(request: dict[str, Any]) -> dict[str, Any]:
         for e in elements
     ]
     return {**request, "elements": fixed}
+
+
+def check_key_form() -> None:
+    """CredentialsError when a credential carries whitespace or control characters (never shown).
+
+    A CRLF ``.env`` file or a CI secret saved with a newline gives ``FAL_KEY=…\\r``: httpx then
+    refuses the header and its error quotes the key. Refused, not stripped: fal-client reads the
+    environment itself, and a key quietly mended hides a broken secret store.
+    """
+    for var in ("FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET"):
+        value = os.environ.get(var)
+        if not value or value.isprintable() and value == value.strip() and " " not in value:
+            continue
+        if value.endswith("\r\n") or value.endswith("\r"):
+            what = "ends with a carriage return (a Windows-style .env file?)"
+        elif value.endswith("\n"):
+            what = "ends with a line break"
+        elif value != value.strip():
+            what = "has spaces or tabs around it"
+        else:
+            what = "contains a space or a control character"
+        raise CredentialsError(
+            f"{var} {what}; nothing was sent to fal. Set it to the key alone, e.g. "
+            f'export {var}="$(printf %s "${var}" | tr -d \'[:space:]\')"'
+        )

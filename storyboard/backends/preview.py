@@ -99,7 +99,8 @@ class PreviewBackend(Backend):
             raise BackendError(f"preview: shot {shot.id!r} has duration {shot.duration}")
         _check_cancel(job)
         job.progress(Progress(shot.id, "rendering preview", state="running"))
-        with tempfile.TemporaryDirectory(prefix="storyboard-preview-") as tmp:
+        # scratch inside the cache (job.scratch): what a killed build leaves there, the next one sweeps
+        with tempfile.TemporaryDirectory(prefix="storyboard-preview-", dir=job.scratch) as tmp:
             bg_path, card_path = Path(tmp) / "background.rgb", Path(tmp) / "card.rgba"
             bg_size = background_size(size)
             start = job.local(shot.start) if shot.start is not None else None

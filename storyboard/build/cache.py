@@ -10,7 +10,9 @@ Layout under the cache folder (default ``.storyboard/cache`` beside the storyboa
 
 A clip counts as cached only when its record exists and its bytes still hash to the recorded
 sha256: a clip from a killed build (no record) or a damaged one is never trusted. Every write
-is a temp file in the same folder, then an atomic rename.
+is a temp file in the same folder, then an atomic rename; every stored file is read-only
+(0o444), and the build folder gets copies (reflinks where the filesystem has them), never hard
+links, so nothing written through the build folder reaches a paid clip.
 """
 
 from __future__ import annotations
@@ -33,27 +35,83 @@ __all__ = [
     "ClipRecord",
     "atomic_write_bytes",
     "atomic_write_json",
+    "copy_bytes",
     "hold_lock",
     "make_readable",
     "place_file",
     "release_lock",
+    "remove_tree",
+    "seal",
     "sha256_file",
 ]
 
 
-def place_file(src: Path, dest: Path) -> None:
-    """Put a copy of ``src`` at ``dest`` atomically (a hard link when the filesystem allows)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    try:
+FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int) — share the blocks copy-on-write (btrfs, xfs, …)
+READ_ONLY = 0o444  # every file the cache holds: nothing may write into a paid clip in place
+
+
+def copy_bytes(src: Path, dest: Path) -> None:
+    """Write an independent copy of ``src`` to ``dest``: a reflink where the filesystem has one, else a copy.
+
+    Never a hard link: a tool that writes into the copy in place (``cp other.mp4 build/shots/a.mp4``,
+    ``ffmpeg -y … build/shots/a.mp4``) must not reach the cached clip behind it.
+    """
+    with open(src, "rb") as fin, open(dest, "wb") as fout:
         try:
-            os.link(src, tmp)
+            fcntl.ioctl(fout.fileno(), FICLONE, fin.fileno())
+            return
         except OSError:
-            shutil.copyfile(src, tmp)
+            pass
+        size = os.fstat(fin.fileno()).st_size
+        try:  # in the kernel, without passing through Python (itself a reflink on some filesystems)
+            done = 0
+            while done < size:
+                n = os.copy_file_range(fin.fileno(), fout.fileno(), size - done)
+                if n == 0:
+                    break
+                done += n
+            if done == size:
+                return
+        except (OSError, AttributeError):
+            pass
+        fin.seek(0)
+        fout.seek(0)
+        fout.truncate()
+        shutil.copyfileobj(fin, fout, 1 << 20)
+
+
+def place_file(src: Path, dest: Path, digest: str | None = None) -> None:
+    """Put a copy of ``src`` at ``dest`` atomically (see :func:`copy_bytes`), writable by its owner.
+
+    With ``digest`` (the sha256 of ``src``), a ``dest`` that already holds those bytes as a file
+    of its own is left alone; a hard link into the cache (from older versions) is replaced.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if digest is not None and _holds(dest, src, digest):
+        return
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        copy_bytes(src, tmp)
+        make_readable(tmp)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _holds(dest: Path, src: Path, digest: str) -> bool:
+    """True when ``dest`` is a separate file (not a link to ``src``) with the bytes hashing to ``digest``."""
+    try:
+        st, src_st = dest.stat(), src.stat()
+        if (st.st_dev, st.st_ino) == (src_st.st_dev, src_st.st_ino) or st.st_size != src_st.st_size:
+            return False
+        return sha256_file(dest) == digest
+    except OSError:
+        return False
+
+
+def seal(path: Path) -> None:
+    """Make a cache file read-only (0o444), so a stray in-place write fails instead of damaging it."""
+    os.chmod(path, READ_ONLY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +135,7 @@ class Cache:
         self.base = root / backend
         self._lock_file: IO[str] | None = None
         self.warnings: list[str] = []
+        self._verified: dict[str, tuple[int, int, int]] = {}  # key → (size, mtime, inode) when last hashed
 
     # -- paths ---------------------------------------------------------------------------
     def clip_path(self, key: str) -> Path:
@@ -102,6 +161,13 @@ class Cache:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
+    @property
+    def scratch_dir(self) -> Path:
+        """Scratch space for one build (input snapshots, preview renders), emptied by the next build."""
+        d = self.base / "scratch"
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
     def temp_path(self, key: str, suffix: str = ".mp4") -> Path:
         """A fresh temp path beside the final clip (same filesystem, so the rename is atomic)."""
         d = self.clip_path(key).parent
@@ -111,8 +177,13 @@ class Cache:
         return Path(tmp)
 
     # -- lookups -------------------------------------------------------------------------
-    def lookup(self, key: str, *, verify: bool = True) -> ClipRecord | None:
-        """The record of a trustworthy cached clip, or None (a damaged one is reported and dropped)."""
+    def lookup(self, key: str, *, verify: bool = True, drop: bool = True) -> ClipRecord | None:
+        """The record of a trustworthy cached clip, or None.
+
+        ``verify`` hashes the clip (once per process while its size and mtime stay put); a damaged
+        clip is reported in :attr:`warnings` and, with ``drop`` (only while holding the lock),
+        removed so the build makes it again. Read-only commands pass ``drop=False``.
+        """
         rec_path = self.record_path(key)
         clip = self.clip_path(key)
         if not rec_path.exists():
@@ -121,16 +192,30 @@ class Cache:
             data = json.loads(rec_path.read_text("utf-8"))
             record = ClipRecord(**{k: data[k] for k in ClipRecord.__slots__})
         except (OSError, ValueError, KeyError, TypeError):
-            self._drop(key, "its record is unreadable")
+            self._damaged(key, "its record is unreadable", drop)
             return None
-        if not clip.exists():
-            self._drop(key, "the clip file is missing")
+        try:
+            st = clip.stat()
+        except OSError:
+            self._damaged(key, "the clip file is missing", drop)
             return None
         if verify:
-            if clip.stat().st_size != record.size or sha256_file(clip) != record.sha256:
-                self._drop(key, "its bytes no longer match the recorded sha256")
-                return None
+            stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+            if self._verified.get(key) != stamp:
+                if st.st_size != record.size or sha256_file(clip) != record.sha256:
+                    self._verified.pop(key, None)
+                    self._damaged(key, "its bytes no longer match the recorded sha256", drop)
+                    return None
+                self._verified[key] = stamp
         return record
+
+    def _damaged(self, key: str, why: str, drop: bool) -> None:
+        if not drop:
+            note = f"cached clip {key[:12]} is damaged ({why}); a build will generate it again"
+            if note not in self.warnings:
+                self.warnings.append(note)
+            return
+        self._drop(key, why)
 
     def _drop(self, key: str, why: str) -> None:
         self.warnings.append(f"cached clip {key[:12]} is damaged ({why}); it will be generated again")
@@ -139,9 +224,11 @@ class Cache:
         self.frame_path(key).unlink(missing_ok=True)
 
     def has_frame(self, key: str) -> bool:
-        """True when the last frame for ``key`` has been extracted."""
+        """True when the last frame for ``key`` has been extracted and decodes as a picture."""
+        from storyboard.media.frames import frame_is_sound
+
         p = self.frame_path(key)
-        return p.exists() and p.stat().st_size > 0
+        return frame_is_sound(p)
 
     # -- writes --------------------------------------------------------------------------
     def store(self, key: str, tmp_clip: Path, *, shot_id: str, duration: float) -> ClipRecord:
@@ -152,10 +239,13 @@ class Cache:
         clip.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp_clip, "rb") as f:
             os.fsync(f.fileno())
-        make_readable(tmp_clip)
+        seal(tmp_clip)
         os.replace(tmp_clip, clip)
+        st = clip.stat()
+        self._verified[key] = (st.st_size, st.st_mtime_ns, st.st_ino)  # hashed just now
         record = ClipRecord(key, digest, size, duration, shot_id, self.backend)
         atomic_write_json(self.record_path(key), {k: getattr(record, k) for k in ClipRecord.__slots__})
+        seal(self.record_path(key))
         return record
 
     # -- locking -------------------------------------------------------------------------
@@ -171,7 +261,8 @@ class Cache:
         self._lock_file = None
 
     def sweep_temps(self) -> int:
-        """Remove temp files left by killed builds (only while holding the lock); return how many."""
+        """Remove what killed builds left (only while holding the lock): temp files, the scratch
+        folder, stitch work folders; return how many files and folders went."""
         n = 0
         if not self.base.exists():
             return 0
@@ -179,7 +270,20 @@ class Cache:
             if p.is_file():
                 p.unlink(missing_ok=True)
                 n += 1
+        for folder in (self.base / "scratch", self.base / "stitch"):
+            if folder.is_dir():
+                for p in folder.iterdir():
+                    remove_tree(p)
+                    n += 1
         return n
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a file or a folder with everything in it, read-only files included."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def hold_lock(path: Path, what: str, advice: str) -> IO[str]:

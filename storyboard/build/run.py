@@ -23,13 +23,14 @@ from storyboard.backends import cache_namespace, make_backend
 from storyboard.backends.base import Backend, as_backend
 from storyboard.build import outputs
 from storyboard.build.audio import SoundResult, SoundRunner
-from storyboard.build.cache import Cache, hold_lock, place_file, release_lock
+from storyboard.build.cache import Cache, hold_lock, place_file, release_lock, remove_tree
 from storyboard.build.executor import EventSink, ExecuteOptions, Executor, ShotResult
 from storyboard.build.outputs import ShotStatus
-from storyboard.errors import UsageError, redact, relpath
+from storyboard.build.setup import check_folder, check_outputs, refuse_file_on_path, sweep_build_folder
+from storyboard.errors import SetupError, UsageError, redact, relpath
 from storyboard.graph import build_graph
 from storyboard.plan import Plan
-from storyboard.util import atomic_write_json, make_readable
+from storyboard.util import atomic_write_json, make_readable, sha256_file
 
 
 def default_build_dir(plan: Plan) -> Path:
@@ -43,8 +44,13 @@ def default_cache_dir(plan: Plan) -> Path:
 
 
 def open_cache(plan: Plan, cache_dir: Path | None, backend: str) -> Cache:
-    """The backend's part of the cache for this storyboard (``--cache-dir`` or the default)."""
-    return Cache((cache_dir or default_cache_dir(plan)).absolute(), cache_namespace(backend))
+    """The backend's part of the cache for this storyboard (``--cache-dir`` or the default).
+
+    SetupError when the path names a file: every command would otherwise see an empty cache.
+    """
+    cache = Cache((cache_dir or default_cache_dir(plan)).absolute(), cache_namespace(backend))
+    refuse_file_on_path(cache.base, "the cache", "--cache-dir")
+    return cache
 
 
 @dataclass
@@ -71,6 +77,7 @@ class BuildOutcome:
     film_note: str = ""
     warnings: list[str] = field(default_factory=list)
     sounds: list[ShotResult] = field(default_factory=list)  # lines, effects and music cues built
+    film_refused: bool = False  # a clip it needs is damaged: the build is not a success
 
     def count(self, status: ShotStatus) -> int:
         """How many shots ended with ``status``."""
@@ -78,8 +85,8 @@ class BuildOutcome:
 
     @property
     def ok(self) -> bool:
-        """True when no shot failed or was skipped."""
-        return all(r.status.built for r in [*self.results, *self.sounds])
+        """True when no shot or sound failed or was skipped and the film was not refused."""
+        return not self.film_refused and all(r.status.built for r in [*self.results, *self.sounds])
 
 
 def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: Backend | None = None) -> BuildOutcome:
@@ -91,12 +98,21 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
         unknown = sorted(options.only - set(plan.by_id()))
         if unknown:
             raise UsageError(f"unknown shot(s) selected: {', '.join(unknown)}")
+    # set-up problems (a file named like the folder, a read-only folder, a full disk) before anything
+    # is spent; the build folder only once the cache is ours (a refused build leaves no folder behind)
+    refuse_file_on_path(build_dir, "the build folder", "--out")
+    check_folder(cache.base, "the cache", "--cache-dir")
     backend = (
         as_backend(backend, options.backend) if backend else make_backend(options.backend, **options.backend_options)
     )
     cache.lock()
     build_lock = None
     try:
+        check_folder(build_dir, "the build folder", "--out")
+        shots = build_dir / "shots"
+        check_outputs(
+            [build_dir / plan.film.output, *(shots / f"{s.id}{ext}" for s in plan.shots for ext in (".mp4", ".json"))]
+        )
         # the build folder too: builds with other backends or caches must not interleave their outputs
         build_lock = hold_lock(
             build_dir / ".lock",
@@ -105,6 +121,7 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
         )
         guard_paid_film(plan, build_dir, options.backend)
         cache.sweep_temps()
+        sweep_build_folder(build_dir)
         (build_dir / "shots").mkdir(parents=True, exist_ok=True)
         write_manifest(plan, build_dir, options.backend)
         force = frozenset(options.only or plan.by_id()) if options.force else frozenset()
@@ -128,7 +145,13 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
             results = [executor.results[s.id] for s in plan.shots if s.id in executor.results]
             sound_results = [sound_result(sounds.results[a.id]) for a in plan.audio if a.id in sounds.results]
             write_run_results(build_dir, options.backend, None, results, sound_results)
-        film, note = stitch_film(plan, build_dir, cache, executor.results, options.backend)
+        if executor.setup_failure is not None:  # a full disk, a folder made read-only: one sentence, exit 2
+            raise SetupError(f"{executor.setup_failure} (the build stopped; run_results.json lists what finished)")
+        damaged = damaged_clips(plan, cache, executor.results)
+        if damaged:  # outside the selection: not rebuilt behind the user's back, and not stitched
+            film, note = None, refused_film_note(damaged)
+        else:
+            film, note = stitch_film(plan, build_dir, cache, executor.results, options.backend)
         placed = None
         if film is not None and plan.audio:
             from storyboard.build.sound import finish_sound
@@ -141,9 +164,19 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
 
             write_timeline(plan, build_dir, film, audio_tracks=audio_tracks(placed, build_dir) if placed else None)
         warnings = list(cache.warnings) + list(getattr(backend, "warnings", []))
-        return BuildOutcome(results, film, build_dir, time.monotonic() - t0, note, warnings, sounds=sound_results)
+        return BuildOutcome(
+            results,
+            film,
+            build_dir,
+            time.monotonic() - t0,
+            note,
+            warnings,
+            sounds=sound_results,
+            film_refused=bool(damaged),
+        )
     finally:
         backend.close()
+        remove_tree(cache.base / "scratch")
         release_lock(build_lock)
         cache.unlock()
 
@@ -199,28 +232,60 @@ def film_key(plan: Plan, clip_digests: list[str], backend: str) -> str:
     return hashlib.sha256(json.dumps([plan.film.output, backend, parts]).encode()).hexdigest()
 
 
+def damaged_clips(plan: Plan, cache: Cache, results: dict[str, ShotResult]) -> list[str]:
+    """The shots whose cached clip is recorded but no longer hashes right (each dropped from the cache).
+
+    This run's shots were verified (or made) by the executor; the others — a selective build's
+    unselected shots — are hashed here, before the stitch could put a damaged clip into the film.
+    """
+    damaged = []
+    for s in plan.shots:
+        if s.id in results and not results[s.id].status.built:
+            continue
+        had_record = cache.record_path(s.key).exists()
+        if cache.lookup(s.key) is None and had_record:  # hashed once per build (the cache remembers)
+            damaged.append(s.id)
+    return damaged
+
+
+def refused_film_note(damaged: list[str]) -> str:
+    """What the user reads when the film is not stitched because clips outside the selection are damaged."""
+    again = " ".join(f"--select {sid}" for sid in damaged[:5])
+    return (
+        f"film not stitched: the cached clip of {', '.join(damaged[:5])} is damaged (dropped from the cache), "
+        f"and a film is never made from a damaged clip; build it again with {again}, or build without --select"
+    )
+
+
 def stitch_film(
     plan: Plan, build_dir: Path, cache: Cache, results: dict[str, ShotResult], backend: str
 ) -> tuple[Path | None, str]:
     """Stitch every shot's clip into the film, unless a clip is missing or the film is current.
 
-    A shot counts as built when this run built it or the cache holds its clip (a selective
-    build of the last missing shots completes the film)."""
+    A shot counts as built when this run built it or the cache holds a clip that still hashes
+    to its record (a selective build of the last missing shots completes the film). Call
+    :func:`damaged_clips` first: a damaged clip counts here as not built.
+    """
     failed = {sid for sid, r in results.items() if not r.status.built}
-    records = {s.id: None if s.id in failed else cache.lookup(s.key, verify=False) for s in plan.shots}
+    records = {s.id: None if s.id in failed else cache.lookup(s.key) for s in plan.shots}
     missing = [sid for sid, rec in records.items() if rec is None]
     if missing:
         return None, f"film not stitched: {len(missing)} shot(s) not built ({', '.join(missing[:5])})"
     for s in plan.shots:  # shots built by earlier runs are published too: the timeline points at them
-        if s.id not in results or not (build_dir / "shots" / f"{s.id}.mp4").exists():
-            place_file(cache.clip_path(s.key), build_dir / "shots" / f"{s.id}.mp4")
+        record = records[s.id]
+        assert record is not None
+        place_file(cache.clip_path(s.key), build_dir / "shots" / f"{s.id}.mp4", record.sha256)
     out = build_dir / plan.film.output
     stamp = build_dir / ".film.json"
     key = film_key(plan, [rec.sha256 for rec in records.values() if rec is not None], backend)
     if out.exists() and stamp.exists():
         try:
             prior = json.loads(stamp.read_text("utf-8"))
-            if prior.get("key") == key and prior.get("size") == out.stat().st_size:
+            if (
+                prior.get("key") == key
+                and prior.get("size") == out.stat().st_size
+                and prior.get("sha256") == sha256_file(out)
+            ):  # a film written over in place is made again
                 return out, "film unchanged"
         except (OSError, ValueError):
             pass
@@ -232,7 +297,9 @@ def stitch_film(
     work.mkdir(parents=True, exist_ok=True)
     report = stitch(clips, transitions, out, workdir=work)
     make_readable(out)
-    atomic_write_json(stamp, {"key": key, "size": out.stat().st_size, "method": report.method})
+    atomic_write_json(
+        stamp, {"key": key, "size": out.stat().st_size, "sha256": sha256_file(out), "method": report.method}
+    )
     return out, f"stitched by {report.method} in {report.seconds:.1f} s"
 
 

@@ -26,7 +26,7 @@ class _Cached(Protocol):
 
     def has_frame(self, key: str) -> bool: ...
 
-    def lookup(self, key: str, *, verify: bool = True) -> object | None: ...
+    def lookup(self, key: str, *, verify: bool = True, drop: bool = True) -> object | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,8 @@ def selection(plan: Plan, selectors: Iterable[str] | None, exclude: Iterable[str
 
 
 def shots_to_build(plan: Plan, only: frozenset[str] | set[str] | None, cache: _Cached) -> list[ShotPlan]:
-    """The ``only`` shots plus every uncached shot whose last frame they need, in storyboard order (None: all)."""
+    """The ``only`` shots plus every shot whose last frame they need and the cache cannot give, in storyboard
+    order (None: all). A damaged frame or clip counts as missing: both are verified, nothing is dropped."""
     if only is None:
         return list(plan.shots)
     by_id = plan.by_id()
@@ -79,7 +80,7 @@ def shots_to_build(plan: Plan, only: frozenset[str] | set[str] | None, cache: _C
         for up in shot.depends_on:
             key = by_id[up].key
             frame_ok = cache.has_frame(key) and up not in needs_clip
-            if up not in wanted and not frame_ok and cache.lookup(key, verify=False) is None:
+            if up not in wanted and not frame_ok and cache.lookup(key, drop=False) is None:
                 wanted.add(up)
                 stack.append(up)
     return [s for s in plan.shots if s.id in wanted]
@@ -106,10 +107,27 @@ def _uses(shot: ShotPlan, method: str, name: str) -> bool:
 
 
 def select(plan: Plan, selectors: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
-    """Shot ids matched by the selectors minus the excluded ones, in storyboard order."""
+    """Shot ids matched by the selectors minus the excluded ones, in storyboard order.
+
+    An empty or blank selector (``--select ""``: an unset ``$SHOT`` in a script) is a UsageError,
+    never "everything": with ``--force`` it would pay for every shot again.
+    """
+    selectors, exclude = list(selectors), list(exclude)
+    check_selectors(selectors, "--select")
+    check_selectors(exclude, "--exclude")
     chosen = _union(plan, _split(selectors)) if _split(selectors) else {s.id for s in plan.shots}
     dropped = _union(plan, _split(exclude))
     return [s.id for s in plan.shots if s.id in chosen and s.id not in dropped]
+
+
+def check_selectors(values: Iterable[str], flag: str) -> None:
+    """UsageError when one of the values given to ``flag`` is empty or only blanks."""
+    for v in values:
+        if not v.strip():
+            raise UsageError(
+                f"{flag} was given an empty selector ({v!r}); name a shot or a selector such as `orbit+` "
+                f"— an empty {flag} never means every shot (is a shell variable unset?)"
+            )
 
 
 def _split(values: Iterable[str]) -> list[str]:

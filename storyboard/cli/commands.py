@@ -6,6 +6,7 @@ Registered on the app by :mod:`storyboard.cli.app`.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from storyboard.cli.options import (
     SelectOpt,
     handle_errors,
 )
-from storyboard.errors import InputError, relpath
+from storyboard.errors import InputError, UsageError, relpath
 
 
 @handle_errors
@@ -143,6 +144,8 @@ def build(
     term = run.terminal  # --quiet and --verbose are the run's
     name = run.backend_name(backend)
     cache_dir = run.cache_dir(cache_dir)
+    if max_cost is not None and not (math.isfinite(max_cost) and max_cost >= 0):
+        raise UsageError(f"--max-cost {max_cost} is not a limit: give a number of US dollars ≥ 0, e.g. --max-cost 5")
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     cache = open_cache(plan, cache_dir, name)
     chosen = selection(plan, select, exclude, cache)
@@ -165,6 +168,11 @@ def build(
         est = estimate(plan, None if force else cache, run.prices(prices), wanted, again)
         if not backend_is_paid(name):
             term.detail(f"{name} builds cost nothing; --max-cost only guards paid backends")
+        elif est.unpriced:
+            raise CostLimitError(
+                f"no price is known for {', '.join(est.unpriced[:5])}, so --max-cost ${max_cost:.2f} cannot be "
+                "checked; give the model's price with --prices"
+            )
         elif est.total > max_cost:
             raise CostLimitError(
                 f"the estimate is ${est.total:.2f}, over --max-cost ${max_cost:.2f}; "
@@ -199,7 +207,7 @@ def build(
             summary += f" ({outcome.film_note.split('; ', 1)[1]})"
     elif outcome.film_note:
         summary += f" — {outcome.film_note}"
-    if failed or skipped or failed_sounds:
+    if failed or skipped or failed_sounds or outcome.film_refused:
         term.error(summary)
         raise typer.Exit(1)
     term.success(summary)
@@ -235,6 +243,8 @@ def cost(
     wanted = set(chosen.ids) if chosen.explicit else None
     est = estimate(plan, cache, run.prices(prices), wanted, refetchable(plan, cache, name, wanted))
     term = run.terminal
+    for warning in cache.warnings:  # a damaged clip is counted as to be paid again: say why
+        term.warning(warning)
     if json_out:
         term.json(est.to_json())
         return

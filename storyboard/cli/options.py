@@ -10,12 +10,15 @@ import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from storyboard.cli.context import RunContext
-from storyboard.errors import InputError, StoryboardError, redact
+from storyboard.errors import SETUP_ERRNOS, InputError, StoryboardError, describe_os_error, redact
+
+if TYPE_CHECKING:
+    from storyboard.cli.terminal import Terminal
 
 FileArg = Annotated[Path, typer.Argument(help="The storyboard YAML file.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output on stdout.")]
@@ -50,19 +53,29 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             term.warning("interrupted; finished work is kept")
             raise typer.Exit(130) from None
+        except OSError as exc:
+            if exc.errno not in SETUP_ERRNOS:
+                _internal_error(term, exc, run.verbose)
+            term.error(describe_os_error(exc))  # a full disk, a read-only folder: a sentence, not a crash
+            raise typer.Exit(2) from None
         except Exception as exc:  # a bug: say so, with enough to report it
-            import traceback
-
-            term.error(f"internal error: {exc.__class__.__name__}: {redact(str(exc))}")
-            if run.verbose:
-                term.info(redact(traceback.format_exc()))
-            else:
-                term.info("run again with --verbose for the traceback, and please report it")
-            raise typer.Exit(1) from None
+            _internal_error(term, exc, run.verbose)
 
     signature = inspect.signature(func, eval_str=True)  # Typer reads the Annotated options from it
     wrapper.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])  # type: ignore[attr-defined]
     return wrapper
+
+
+def _internal_error(term: Terminal, exc: BaseException, verbose: bool) -> NoReturn:
+    """Report a bug with enough to report it (the traceback with --verbose); exit 1."""
+    import traceback
+
+    term.error(f"internal error: {exc.__class__.__name__}: {redact(str(exc))}")
+    if verbose:
+        term.info(redact(traceback.format_exc()))
+    else:
+        term.info("run again with --verbose for the traceback, and please report it")
+    raise typer.Exit(1) from None
 
 
 BackendOpt = Annotated[

@@ -59,7 +59,7 @@ def ls_cmd(
                 "duration": s.duration,
                 "depends_on": list(s.depends_on),
                 "key": s.key,
-                "cached": cache.lookup(s.key, verify=False) is not None,
+                "cached": cache.lookup(s.key, drop=False) is not None,
                 "selected": not chosen.needed_only(s.id),
             }
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from storyboard.compiler.spec_audio import Effect, Line, Loudness, MusicCue, Voice, VoiceField
 
@@ -17,6 +17,7 @@ QUALNAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 DEFAULT_MODEL = "fal-ai/kling-video/o1/standard/reference-to-video"
 
 Ident = Annotated[str, StringConstraints(pattern=IDENT_PATTERN)]
+SHOT_ID_MAX = 100  # a shot id names files (build/shots/<id>.mp4, their temp files): it must fit a file name
 QualName = Annotated[str, StringConstraints(pattern=QUALNAME_PATTERN)]
 AspectRatio = Literal["16:9", "9:16", "1:1"]
 Duration = Annotated[
@@ -105,7 +106,7 @@ class Shot(_Model):
 
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_prompt_or_parts)
 
-    id: Ident
+    id: Annotated[Ident, Field(max_length=SHOT_ID_MAX)]
     prompt: str = Field(description="what happens (a shot with `multi_prompt` has none)")
     multi_prompt: Annotated[tuple[PromptPart, ...], Field(min_length=2)] | None = Field(
         None, description="several prompts in one clip, each with its seconds (models with multi_prompt)"
@@ -136,10 +137,26 @@ class Shot(_Model):
         return data
 
 
+# a plain file name: no folder, no control character (NUL included), not hidden, a length every filesystem takes
+FILM_OUTPUT_PATTERN = r"^[^/\\\x00-\x1f\x7f.][^/\\\x00-\x1f\x7f]{0,99}\.mp4$"
+NAME_BYTES = 200  # the film's temp file adds ~22 bytes to its name; file names stop at 255 bytes
+
+
+def _fits_a_file_name(name: str) -> str:
+    if len(name.encode("utf-8", "surrogatepass")) > NAME_BYTES:
+        raise ValueError(
+            f"the film's name is {len(name.encode('utf-8', 'surrogatepass'))} bytes long; at most "
+            f"{NAME_BYTES} fit a file name"
+        )
+    return name
+
+
 class Film(_Model):
     """The stitched film."""
 
-    output: Annotated[str, StringConstraints(pattern=r"^[^/\\]+\.mp4$")] = "film.mp4"
+    output: Annotated[str, StringConstraints(pattern=FILM_OUTPUT_PATTERN), AfterValidator(_fits_a_file_name)] = (
+        "film.mp4"
+    )
     transition: TransitionField = "cut"
     music: tuple[MusicCue, ...] = Field(default=(), description="music cues, placed against shots or times")
     loudness: Loudness = Field(default_factory=Loudness)

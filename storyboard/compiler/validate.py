@@ -89,7 +89,8 @@ def _describe(err: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
         if "mp4" in pattern:
             return (
                 f"{shown(inp)} must be a file name ending in .mp4",
-                "no folders: the film is written to the build folder",
+                "no folders, no control characters, no leading dot, at most 100 characters before .mp4: "
+                "the film is written to the build folder",
                 False,
             )
         return (
@@ -114,6 +115,10 @@ def _describe(err: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
         return f"expected a mapping (name: value), got {type(inp).__name__}", None, False
     if kind in ("tuple_type", "list_type"):
         return f"expected a list, got {type(inp).__name__}", None, False
+    if kind == "string_too_long":
+        return f"{inp!r:.60} is too long: at most {err.get('ctx', {}).get('max_length')} characters", None, False
+    if kind == "value_error":
+        return str(err.get("ctx", {}).get("error", err["msg"])), None, False
     if kind == "too_short":
         return f"{field or 'this'} must not be empty", None, False
     if kind == "string_too_short":

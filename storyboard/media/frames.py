@@ -1,4 +1,4 @@
-"""Frames out of clips: the last frame a continuing shot starts from, the first frame a shot may end on."""
+"""Frames out of clips: the last frame a continuing shot starts from, the first frame a shot may end on, and whether one is sound."""
 
 from __future__ import annotations
 
@@ -70,3 +70,25 @@ def extract_first_frame(clip: Path, dest: Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return dest
+
+
+def frame_is_sound(path: Path) -> bool:
+    """True when ``path`` is a picture that decodes completely (not merely a non-empty file).
+
+    A last frame damaged on disk (truncated, bytes flipped, replaced by junk) must not be sent
+    as the next shot's start frame: it is re-extracted from its clip instead.
+    """
+    from PIL import Image
+
+    try:
+        if path.stat().st_size == 0:
+            return False
+        with Image.open(path) as im:  # verify() checks every chunk's CRC: a flipped byte anywhere shows
+            if im.format != "PNG":
+                return False
+            im.verify()
+        with Image.open(path) as im:  # and load() decodes every row: a truncated file shows
+            im.load()
+            return im.width > 0 and im.height > 0
+    except Exception:  # Pillow raises many kinds for damaged files (OSError, SyntaxError, ValueError, …)
+        return False

@@ -117,7 +117,7 @@ def refetchable(plan: Plan, cache: Cache, backend: str, only: set[str] | None = 
     wanted = {
         s.key: s.id
         for s in plan.shots
-        if (only is None or s.id in only) and s.key in videos and cache.lookup(s.key, verify=False) is None
+        if (only is None or s.id in only) and s.key in videos and cache.lookup(s.key, drop=False) is None
     }
     live = live_urls({key: videos[key].url for key in wanted})
     return {wanted[key] for key in live}
@@ -130,15 +130,23 @@ def estimate(
     only: set[str] | None = None,
     refetch: set[str] | frozenset[str] = frozenset(),
 ) -> Estimate:
-    """Estimate the cost of building ``plan`` (or the ``only`` shots) given what ``cache`` holds;
-    ``refetch`` shots are downloaded again from fal's CDN, not paid for again."""
+    """Estimate what building ``plan`` (or the ``only`` shots) will spend, given what ``cache`` holds.
+
+    What the build will do, not what the cache's records say: a cached clip counts as paid only
+    when its bytes still hash to its record (the build's own check; nothing is dropped here), and
+    a shot whose request is identical to an earlier one's is paid once (the build makes it once).
+    ``refetch`` shots are downloaded again from fal's CDN, not paid for again. ``cache=None``
+    (``--force``) counts every shot as to be paid.
+    """
     out = []
+    seen: set[str] = set()
     for s in plan.shots:
         if only is not None and s.id not in only:
             continue
         # the compiler priced each shot from its own model (audio surcharge included); --prices wins
         price = prices.get(s.model, s.price_per_second)
-        cached = cache is not None and cache.lookup(s.key, verify=False) is not None
+        cached = s.key in seen or (cache is not None and cache.lookup(s.key, drop=False) is not None)
+        seen.add(s.key)
         out.append(ShotCost(s.id, s.model, s.duration, price, cached, not cached and s.id in refetch))
     sounds = []
     store = SoundStore(cache) if cache is not None else None

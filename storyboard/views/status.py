@@ -76,12 +76,14 @@ def shot_statuses(plan: Plan, cache: Cache, build_dir: Path) -> list[ShotStatus]
     stale: set[str] = set()
     deps = {s.id: s.depends_on for s in plan.shots if s.depends_on}
     for shot in (by_id[sid] for sid in topological_shots(deps, [s.id for s in plan.shots]) or []):
-        if cache.lookup(shot.key, verify=False) is not None:
+        if cache.lookup(shot.key, drop=False) is not None:
             out[shot.id] = ShotStatus(shot.id, shot.key, True, ())
             continue
         stale.add(shot.id)
         before = _recorded(build_dir, shot.id)
-        if before is None:
+        if cache.record_path(shot.key).exists():  # recorded, but its bytes no longer hash right
+            reasons = ["its cached clip is damaged and will be generated again"]
+        elif before is None:
             reasons = ["never built"]
         else:
             now = shot.inputs({u: by_id[u].key for u in shot.depends_on})

@@ -117,6 +117,7 @@ def test_damaged_cached_clip_is_regenerated_with_a_warning(example):
     sb = example("greenhouse")
     assert run_cli("build", str(sb)).returncode == 0
     clip = next((sb.parent / ".storyboard" / "cache" / "preview" / "clips").rglob("*.mp4"))
+    clip.chmod(0o644)  # cache files are read-only
     clip.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
     proc = run_cli("build", str(sb))
     assert proc.returncode == 0, proc.stderr

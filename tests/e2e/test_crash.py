@@ -201,6 +201,7 @@ def test_sigkill_a_preview_build_then_rerun(asset_tree: Path, tmp_path: Path, tr
 
 def damage(clip: Path) -> None:
     """Flip bytes in the middle of a clip, keeping its size (only the hash can tell)."""
+    clip.chmod(0o644)  # cache files are read-only
     data = bytearray(clip.read_bytes())
     middle = len(data) // 2
     data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])

@@ -186,3 +186,60 @@ def test_key_id_and_secret_variables(project: Path, fake_fal_factory, tmp_path: 
     assert proc.returncode == 1 and "secret *** is not valid here" in proc.stderr, proc.stderr
     assert fake.count("submit", 200) == 2
     runs.scan()
+
+
+@pytest.mark.parametrize("tail", ["\r", "\n", "\r\n", " ", "\t"])
+@pytest.mark.parametrize("form", ["FAL_KEY", "FAL_KEY_SECRET", "leading"])
+def test_a_key_with_a_line_break_or_spaces_is_refused_before_anything_is_sent(runs: Runs, tail: str, form: str) -> None:
+    """A CRLF .env file or a CI secret saved with a newline: refused with a sentence, never sent or shown."""
+    runs.env = {
+        "FAL_KEY": {"FAL_KEY": KEY + tail, "leading": tail + KEY}.get(form, ""),
+        "FAL_KEY_ID": KEY_ID if form == "FAL_KEY_SECRET" else "",
+        "FAL_KEY_SECRET": KEY_SECRET + tail if form == "FAL_KEY_SECRET" else "",
+    }
+    for args in ([], ["--verbose"]):
+        proc = runs.build(*args)
+        assert proc.returncode == 2, proc.stderr
+        var = "FAL_KEY_SECRET" if form == "FAL_KEY_SECRET" else "FAL_KEY"
+        assert f"error: {var} " in proc.stderr and "nothing was sent to fal" in proc.stderr, proc.stderr
+    assert runs.fake.calls == [] and runs.fake.uploads == []
+    runs.scan(cache=False)
+    for proc in runs.procs:  # not the key's halves with the whitespace either
+        assert (KEY_SECRET + tail) not in proc.stderr and repr(KEY_SECRET + tail)[1:-1] not in proc.stderr
+
+
+def spellings() -> dict[str, str]:
+    """The forms a key takes in error texts of HTTP libraries, proxies and reprs."""
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    return {
+        "repr-escaped with a CR": repr(f"{KEY}\r")[1:-1],
+        "bytes repr with CRLF": repr(f"{KEY}\r\n".encode())[2:-1],
+        "json with a newline": json.dumps(KEY + "\n")[1:-1],
+        "url-encoded": quote(KEY, safe=""),
+        "url-encoded, lower hex": quote(KEY, safe="").replace("%3A", "%3a"),
+        "form-encoded with a space": quote_plus(f"{KEY} "),
+        "basic auth": base64.b64encode(KEY.encode()).decode(),
+        "the id alone": KEY_ID,
+        "the secret alone": KEY_SECRET,
+    }
+
+
+def test_every_spelling_of_the_key_in_an_error_is_redacted(runs: Runs) -> None:
+    """The service (or a proxy) echoes the key escaped, encoded, or in halves: none of it is shown or written."""
+    echo = " ".join(f"<{name}: {text}>" for name, text in spellings().items())
+    runs.fake.add_fault(Fault(kind="422", phase="submit", match="sits", times=None, detail=echo))
+    runs.fake.add_fault(Fault(kind="completed_error", phase="job", match="waves", times=None, detail=echo))
+    for args in (["--verbose"], []):
+        proc = runs.build(*args)
+        assert proc.returncode == 1, proc.stderr
+        assert "fal rejected the request for shot 'second' (HTTP 422)" in proc.stderr, proc.stderr
+        assert "<the secret alone: ***>" in proc.stderr, proc.stderr
+    run_results = (runs.project / "build" / "run_results.json").read_text()
+    assert "<basic auth: ***>" in run_results
+    for name, text in spellings().items():
+        for proc in runs.procs:
+            assert text not in proc.stderr and text not in proc.stdout, name
+        assert text not in run_results, name
+    runs.scan()

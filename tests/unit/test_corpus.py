@@ -68,6 +68,11 @@ CASES: dict[str, tuple[str | None, str]] = {
     "bad_asset_name.yaml": (None, "'1stone' is not a valid name"),
     "empty_shots.yaml": (None, "shots must not be empty"),
     "film_output_path.yaml": (None, "must be a file name ending in .mp4"),
+    "film_output_nul.yaml": (None, "must be a file name ending in .mp4"),
+    "film_output_too_long.yaml": (None, "must be a file name ending in .mp4"),
+    "film_output_too_many_bytes.yaml": (None, "at most 200 fit a file name"),
+    "film_output_hidden.yaml": (None, "no leading dot"),
+    "shot_id_too_long.yaml": (None, "is too long: at most 100 characters"),
     "reserved_variable.yaml": (None, "variable name 'duration' is reserved"),
     "name_in_two_tables.yaml": (None, "'mira' is already declared under 'characters'"),
     # durations and aspect ratios

@@ -313,7 +313,8 @@ def test_film_output_must_be_a_file_name(project: Path) -> None:
             11,
             "film.output",
             "'../out/film.mp4' must be a file name ending in .mp4",
-            "no folders: the film is written to the build folder",
+            "no folders, no control characters, no leading dot, at most 100 characters before .mp4: "
+            "the film is written to the build folder",
         ),
     ]
 
