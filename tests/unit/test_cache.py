@@ -74,12 +74,16 @@ def test_damage_is_reported_and_dropped(cache: Cache, damage, why: str) -> None:
     assert not cache.has_frame(KEY), "a dropped clip's last frame goes too"
 
 
-def test_an_empty_frame_does_not_count(cache: Cache) -> None:
+def test_only_a_frame_that_decodes_counts(cache: Cache) -> None:
+    from PIL import Image
+
     frame = cache.frame_path(KEY)
     frame.parent.mkdir(parents=True)
     frame.write_bytes(b"")
     assert not cache.has_frame(KEY)
-    frame.write_bytes(b"png")
+    frame.write_bytes(b"png")  # bytes, but no picture: never a start frame
+    assert not cache.has_frame(KEY)
+    Image.new("RGB", (32, 32), (9, 9, 9)).save(frame, format="PNG")
     assert cache.has_frame(KEY)
 
 

@@ -81,9 +81,13 @@ def test_a_cached_upstream_is_not_built_again(plan: Plan, cache: Cache) -> None:
 
 
 def test_an_extracted_frame_is_enough(plan: Plan, cache: Cache) -> None:
+    from PIL import Image
+
     frame = cache.frame_path(plan.shot("b").key)
     frame.parent.mkdir(parents=True)
-    frame.write_bytes(b"png")
+    frame.write_bytes(b"png")  # a damaged frame is no frame: b (and a, for b's start) must be built
+    assert [s.id for s in selection(plan, ["c"], [], cache).shots] == ["a", "b", "c"]
+    Image.new("RGB", (32, 32), (9, 9, 9)).save(frame, format="PNG")
     assert [s.id for s in selection(plan, ["c"], [], cache).shots] == ["c"]
 
 
