@@ -99,9 +99,11 @@ class AssetStore:
             raise AssetProblem(f"asset file {raw!r} not found", hint)
         if not path.is_file():
             raise AssetProblem(f"{raw!r} is not a file")
-        data = path.read_bytes()
+        if not self.check_images:
+            return AssetRef("file", str(path), _display(path, self.root), _hash_file(path))
+        data = read_bounded(path, raw)
         digest = hashlib.sha256(data).hexdigest()
-        if self.check_images and digest not in self.infos:
+        if digest not in self.infos:
             self.infos[digest] = check_image(data, raw)
         return AssetRef("file", str(path), _display(path, self.root), digest)
 
@@ -119,10 +121,38 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
+def _too_big(name: str, size: int) -> AssetProblem:
+    return AssetProblem(f"{name!r} is {size / 1e6:.1f} MB; the model takes images up to 10 MB")
+
+
+def read_bounded(path: Path, name: str) -> bytes:
+    """An image file's bytes, refused by its size before any is read, and never more than the limit + 1.
+
+    A sparse multi-gigabyte file named ``.png`` in an untrusted library costs one ``stat``, not
+    seconds and gigabytes (security.md).
+    """
+    size = path.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        raise _too_big(name, size)
+    with path.open("rb") as f:
+        data = f.read(MAX_IMAGE_BYTES + 1)  # the file may have grown since the stat
+    if len(data) > MAX_IMAGE_BYTES:
+        raise _too_big(name, len(data))
+    return data
+
+
+def _hash_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def check_image(data: bytes, name: str) -> ImageInfo:
     """Decode the bytes with Pillow and check the model's limits; AssetProblem if they fail."""
     if len(data) > MAX_IMAGE_BYTES:
-        raise AssetProblem(f"{name!r} is {len(data) / 1e6:.1f} MB; the model takes images up to 10 MB")
+        raise _too_big(name, len(data))
     from PIL import Image, UnidentifiedImageError
 
     try:

@@ -44,6 +44,7 @@ def test_a_cached_shot_is_free(plan: Plan, tmp_path: Path) -> None:
         "seconds": 5,
         "price_per_second": 0.084,
         "cached": True,
+        "refetch": False,  # cached: nothing to download again from fal's CDN either
         "usd": 0.0,
     }
 

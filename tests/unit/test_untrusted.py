@@ -233,3 +233,41 @@ def test_a_var_holding_a_template_is_never_rendered_twice(project: Path) -> None
     assert plan.shot("filtered").prompt == "@Element1 {{ 7 * 7 }} {{ 7 * 7 }} {{ evil }}"
     for shot in plan.shots:
         assert "49" not in shot.prompt and "xxx" not in shot.prompt and "class '" not in shot.prompt
+
+
+SPARSE_STORYBOARD = """\
+version: 1
+title: Sparse
+objects:
+  huge: {image: huge.png}
+shots:
+  - id: one
+    prompt: "@huge on a table."
+"""
+
+
+def test_a_sparse_multi_gigabyte_png_is_refused_by_its_size_without_reading_it(tmp_path: Path) -> None:
+    """An 8 GB sparse file named .png costs a stat, not its bytes: validate exits 2 under a 512 MB memory cap."""
+    import resource
+    import subprocess
+    import sys
+
+    (tmp_path / "storyboard.yaml").write_text(SPARSE_STORYBOARD)
+    with open(tmp_path / "huge.png", "wb") as f:
+        f.truncate(8 * 1024**3)  # sparse: no disk used, but read_bytes() would need 8 GB of memory
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (512 * 1024**2, 512 * 1024**2))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "storyboard", "validate", "storyboard.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=cap_memory,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "MemoryError" not in done.stderr
+    assert "storyboard.yaml:4:" in done.stderr, done.stderr
+    assert "'huge.png' is 8589.9 MB; the model takes images up to 10 MB" in done.stderr, done.stderr
