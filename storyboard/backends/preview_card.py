@@ -475,9 +475,9 @@ def _mix(a: RGBA, b: RGBA, t: float) -> RGBA:
 def _thumbnail(path: Path, side: int) -> Image.Image | None:
     """A square RGB thumbnail of ``path`` (alpha flattened on dark grey), or None if unreadable."""
     try:
-        with Image.open(path) as im:
-            im.draft("RGB", (side * 2, side * 2))
-            im = ImageOps.exif_transpose(im)
+        with Image.open(path) as opened:
+            opened.draft("RGB", (side * 2, side * 2))
+            im: Image.Image = ImageOps.exif_transpose(opened)
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 rgba = im.convert("RGBA")
                 flat = Image.new("RGBA", rgba.size, TILE_BG[:3] + (255,))
