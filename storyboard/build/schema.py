@@ -11,7 +11,6 @@ Tools that read a build (a dashboard, a CI step) validate ``manifest.json`` and
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from storyboard.build.outputs import Manifest, RunResults
-from storyboard.compiler.schema import JSON_SCHEMA_DIALECT, SCHEMA_DIR, render
+from storyboard.compiler.schema import JSON_SCHEMA_DIALECT, SCHEMA_DIR, render, schema_command, stale_files, write_files
+
+__all__ = ["generate", "main", "render", "stale", "write"]
 
 # file name → (model, $id, title, description)
 _SCHEMAS: dict[str, tuple[type[BaseModel], str, str, str]] = {
@@ -56,41 +57,20 @@ def generate() -> dict[str, dict[str, Any]]:
 
 
 def stale(directory: Path = SCHEMA_DIR) -> list[str]:
-    """File names under ``directory`` that are missing or differ from a fresh generation."""
-    return [
-        name
-        for name, schema in generate().items()
-        if not (directory / name).is_file() or (directory / name).read_text(encoding="utf-8") != render(schema)
-    ]
+    """Names of build output schema files missing from ``directory`` or differing from a fresh generation."""
+    return stale_files(generate, directory)
 
 
 def write(directory: Path = SCHEMA_DIR) -> list[Path]:
     """Write every build output schema into ``directory`` (created if needed); return the paths written."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, schema in generate().items():
-        path = directory / name
-        path.write_text(render(schema), encoding="utf-8", newline="\n")
-        written.append(path)
-    return written
+    return write_files(generate, directory)
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m storyboard.build.schema [--check] [DIR]``."""
-    parser = argparse.ArgumentParser(prog="python -m storyboard.build.schema", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "directory", nargs="?", type=Path, default=SCHEMA_DIR, help="where to write (default: schemas/)"
+    return schema_command(
+        argv, prog="python -m storyboard.build.schema", description=__doc__.splitlines()[0], files=generate
     )
-    parser.add_argument("--check", action="store_true", help="only report stale files; exit 1 if any")
-    args = parser.parse_args(argv)
-    if args.check:
-        names = stale(args.directory)
-        for name in names:
-            print(f"{args.directory / name} is stale: run `python -m storyboard.build.schema`", file=sys.stderr)
-        return 1 if names else 0
-    for path in write(args.directory):
-        print(path)
-    return 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -78,43 +79,62 @@ def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def stale(directory: Path = SCHEMA_DIR) -> list[str]:
-    """File names under ``directory`` that are missing or differ from a fresh generation."""
-    out = []
-    for name, schema in generate().items():
-        path = directory / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != render(schema):
-            out.append(name)
-    return out
+SchemaFiles = Callable[[], dict[str, dict[str, Any]]]
 
 
-def write(directory: Path = SCHEMA_DIR) -> list[Path]:
-    """Write every schema into ``directory`` (created if needed); return the paths written."""
+def stale_files(files: SchemaFiles, directory: Path) -> list[str]:
+    """Names of the ``files()`` schemas missing from ``directory`` or differing from a fresh generation."""
+    return [
+        name
+        for name, schema in files().items()
+        if not (directory / name).is_file() or (directory / name).read_text(encoding="utf-8") != render(schema)
+    ]
+
+
+def write_files(files: SchemaFiles, directory: Path) -> list[Path]:
+    """Write the ``files()`` schemas into ``directory`` (created if needed); return the paths written."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, schema in generate().items():
+    for name, schema in files().items():
         path = directory / name
         path.write_text(render(schema), encoding="utf-8", newline="\n")
         written.append(path)
     return written
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m storyboard.compiler.schema [--check] [DIR]``."""
-    parser = argparse.ArgumentParser(prog="python -m storyboard.compiler.schema", description=__doc__.splitlines()[0])
+def schema_command(argv: list[str] | None, *, prog: str, description: str, files: SchemaFiles) -> int:
+    """``python -m PROG [--check] [DIR]``: write the ``files()`` schemas, or report the stale ones (exit 1)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument(
         "directory", nargs="?", type=Path, default=SCHEMA_DIR, help="where to write (default: schemas/)"
     )
     parser.add_argument("--check", action="store_true", help="only report stale files; exit 1 if any")
     args = parser.parse_args(argv)
     if args.check:
-        names = stale(args.directory)
+        names = stale_files(files, args.directory)
         for name in names:
-            print(f"{args.directory / name} is stale: run `python -m storyboard.compiler.schema`", file=sys.stderr)
+            print(f"{args.directory / name} is stale: run `{prog}`", file=sys.stderr)
         return 1 if names else 0
-    for path in write(args.directory):
+    for path in write_files(files, args.directory):
         print(path)
     return 0
+
+
+def stale(directory: Path = SCHEMA_DIR) -> list[str]:
+    """Names of schema files missing from ``directory`` or differing from a fresh generation."""
+    return stale_files(generate, directory)
+
+
+def write(directory: Path = SCHEMA_DIR) -> list[Path]:
+    """Write every schema into ``directory`` (created if needed); return the paths written."""
+    return write_files(generate, directory)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m storyboard.compiler.schema [--check] [DIR]``."""
+    return schema_command(
+        argv, prog="python -m storyboard.compiler.schema", description=__doc__.splitlines()[0], files=generate
+    )
 
 
 if __name__ == "__main__":
