@@ -54,6 +54,71 @@ class PromptPart:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageLimits:
+    """What a model's endpoint accepts as an image input (frontal, reference, style or start image).
+
+    Pure data with pure checks, so the compiler (asset files) and the build (extracted last
+    frames) apply the same rules; the values come from the model registry.
+    """
+
+    min_side: int = 300  # pixels, on each side
+    max_bytes: int = 10_000_000  # fal writes "10MB"; decimal megabytes are the stricter reading
+    min_aspect: float = 0.40  # width / height
+    max_aspect: float = 2.50
+    formats: tuple[str, ...] = ("JPEG", "PNG", "WEBP")  # Pillow's format names
+    max_pixels: int = 40_000_000  # not fal's: a guard against decompression bombs
+
+    def size_problem(self, size: int) -> str | None:
+        """Why a file of ``size`` bytes is refused, or None (checked before the file is read)."""
+        if size > self.max_bytes:
+            return f"is {size / 1e6:.1f} MB; the model takes images up to {self.max_bytes / 1e6:g} MB"
+        return None
+
+    def header_problem(self, fmt: str, width: int, height: int) -> str | None:
+        """The checks that need only the image's header (format and pixel count), before decoding it."""
+        if fmt not in self.formats:
+            return f"is a {fmt} image; the model takes {_names(self.formats)}"
+        if width * height > self.max_pixels:
+            return f"is {width}×{height} pixels, too large to be a reference image"
+        return None
+
+    def image_problem(self, fmt: str, width: int, height: int) -> str | None:
+        """Why an image of this format and size is refused, or None; the text follows the image's name."""
+        header = self.header_problem(fmt, width, height)
+        if header is not None:
+            return header
+        if min(width, height) < self.min_side:
+            return f"is {width}×{height} pixels; the model needs at least {self.min_side} on each side"
+        aspect = width / height
+        if not self.min_aspect <= aspect <= self.max_aspect:
+            shown = f"{aspect:.2f}"
+            if self.min_aspect <= float(shown) <= self.max_aspect:  # 0.3995 would read "0.40"
+                shown = f"{aspect:.4f}"
+            return f"has aspect ratio {shown}; the model takes {self.min_aspect:.2f} to {self.max_aspect:.2f}"
+        return None
+
+    @classmethod
+    def strictest(cls, limits: tuple[ImageLimits, ...]) -> ImageLimits:
+        """The limits an image must meet to be accepted by every model in ``limits``."""
+        return cls(
+            min_side=max(x.min_side for x in limits),
+            max_bytes=min(x.max_bytes for x in limits),
+            min_aspect=max(x.min_aspect for x in limits),
+            max_aspect=min(x.max_aspect for x in limits),
+            formats=tuple(f for f in limits[0].formats if all(f in x.formats for x in limits)),
+            max_pixels=min(x.max_pixels for x in limits),
+        )
+
+
+def _names(formats: tuple[str, ...]) -> str:
+    """``PNG, JPEG or WebP``: Pillow's names as people write them, in a fixed order."""
+    shown = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
+    order = [f for f in ("PNG", "JPEG", "WEBP") if f in formats] + [f for f in formats if f not in shown]
+    words = [shown.get(f, f) for f in order]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+@dataclass(frozen=True, slots=True)
 class AssetRef:
     """One image input of a request: a local file, a URL, or the last frame of another shot."""
 
@@ -134,6 +199,7 @@ class ShotPlan:
     source_prompt: str = ""  # the prompt as rendered by jinja, before tag rewriting
     notes: str | None = None  # the author's notes (not sent to the model)
     location: SourceLocation | None = None
+    image_limits: ImageLimits = field(default_factory=ImageLimits)  # the model's, for frames made at build time
 
     shape: RequestShape = field(default_factory=RequestShape)  # the fields the model's endpoint takes
     end: AssetRef | None = None  # the end frame (end_image_url)

@@ -1,8 +1,9 @@
 """Asset references: path rules, image checks and content hashes.
 
 The only place where the compiler reads asset bytes, and only to check that each asset is a
-real image within the model's limits and to hash it for cache keys. Every file is read once,
-however many shots use it.
+real image within the models' limits and to hash it for cache keys. Every file is read once,
+however many shots use it. A file's size is checked before it is opened, and no more than the
+limit (10 MB) plus one byte is ever read, so a multi-gigabyte file named ``.png`` costs nothing.
 """
 
 from __future__ import annotations
@@ -10,16 +11,15 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storyboard.plan import AssetRef
+from storyboard.compiler.models import ANY_MODEL_IMAGES
+from storyboard.plan import AssetRef, ImageLimits
 from storyboard.util import did_you_mean
 
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
-MIN_SIDE = 300
-MIN_ASPECT, MAX_ASPECT = 0.40, 2.50
-IMAGE_FORMATS = {"PNG", "JPEG", "WEBP"}
+HASH_CHUNK = 1 << 20  # files read without the image check are hashed in pieces of this size
 
 
 class AssetProblem(Exception):
@@ -47,6 +47,7 @@ class AssetStore:
     root: Path  # the storyboard's folder: displays are relative to it
     allow_outside: bool = False
     check_images: bool = True
+    limits: ImageLimits = ANY_MODEL_IMAGES
     # keyed by (file, folder of the declaring file): whether a path may be used depends on who declares it
     _refs: dict[tuple[Path, Path], AssetRef] = field(default_factory=dict)
     _errors: dict[tuple[Path, Path], AssetProblem] = field(default_factory=dict)
@@ -101,10 +102,10 @@ class AssetStore:
             raise AssetProblem(f"{raw!r} is not a file")
         if not self.check_images:
             return AssetRef("file", str(path), _display(path, self.root), _hash_file(path))
-        data = read_bounded(path, raw)
+        data = read_bounded(path, raw, self.limits)
         digest = hashlib.sha256(data).hexdigest()
         if digest not in self.infos:
-            self.infos[digest] = check_image(data, raw)
+            self.infos[digest] = check_image(data, raw, self.limits)
         return AssetRef("file", str(path), _display(path, self.root), digest)
 
 
@@ -121,62 +122,56 @@ def _display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _too_big(name: str, size: int) -> AssetProblem:
-    return AssetProblem(f"{name!r} is {size / 1e6:.1f} MB; the model takes images up to 10 MB")
-
-
-def read_bounded(path: Path, name: str) -> bytes:
-    """An image file's bytes, refused by its size before any is read, and never more than the limit + 1.
-
-    A sparse multi-gigabyte file named ``.png`` in an untrusted library costs one ``stat``, not
-    seconds and gigabytes (security.md).
-    """
-    size = path.stat().st_size
-    if size > MAX_IMAGE_BYTES:
-        raise _too_big(name, size)
+def read_bounded(path: Path, name: str, limits: ImageLimits) -> bytes:
+    """The bytes of an image file, refused by its size before any is read; never more than the limit + 1."""
+    too_big = limits.size_problem(path.stat().st_size)
+    if too_big is not None:
+        raise AssetProblem(f"{name!r} {too_big}")
     with path.open("rb") as f:
-        data = f.read(MAX_IMAGE_BYTES + 1)  # the file may have grown since the stat
-    if len(data) > MAX_IMAGE_BYTES:
-        raise _too_big(name, len(data))
+        data = f.read(limits.max_bytes + 1)  # the file may have grown since stat
+    too_big = limits.size_problem(len(data))
+    if too_big is not None:
+        raise AssetProblem(f"{name!r} {too_big}")
     return data
 
 
 def _hash_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
+        while chunk := f.read(HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def check_image(data: bytes, name: str) -> ImageInfo:
-    """Decode the bytes with Pillow and check the model's limits; AssetProblem if they fail."""
-    if len(data) > MAX_IMAGE_BYTES:
-        raise _too_big(name, len(data))
+def check_image(data: bytes, name: str, limits: ImageLimits = ANY_MODEL_IMAGES) -> ImageInfo:
+    """Check the bytes against ``limits`` (size, then the header, then a full decode); AssetProblem if they fail."""
+    too_big = limits.size_problem(len(data))
+    if too_big is not None:
+        raise AssetProblem(f"{name!r} {too_big}")
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            fmt = im.format or "?"
-            width, height = im.size
-            if fmt not in IMAGE_FORMATS:
-                raise AssetProblem(f"{name!r} is a {fmt} image; the model takes PNG, JPEG or WebP")
-            if width * height > 40_000_000:
-                raise AssetProblem(f"{name!r} is {width}×{height} pixels, too large to be a reference image")
-            im.load()
+        with warnings.catch_warnings():
+            # Pillow warns from 89 Mpx; the header check below refuses far less (limits.max_pixels)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:  # reads the header only
+                fmt = im.format or "?"
+                width, height = im.size
+                refused = limits.header_problem(fmt, width, height)
+                if refused is not None:
+                    raise AssetProblem(f"{name!r} {refused}")
+                im.load()
     except AssetProblem:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:  # Pillow's own refusal, from 179 Mpx, raised by open()
+        raise AssetProblem(f"{name!r} has too many pixels to be a reference image") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise AssetProblem(
             f"{name!r} is not a readable image ({exc.__class__.__name__})", "use a PNG, JPEG or WebP"
         ) from None
-    if min(width, height) < MIN_SIDE:
-        raise AssetProblem(f"{name!r} is {width}×{height} pixels; the model needs at least {MIN_SIDE} on each side")
-    aspect = width / height
-    if not MIN_ASPECT <= aspect <= MAX_ASPECT:
-        raise AssetProblem(
-            f"{name!r} has aspect ratio {aspect:.2f}; the model takes {MIN_ASPECT:.2f} to {MAX_ASPECT:.2f}"
-        )
+    refused = limits.image_problem(fmt, width, height)
+    if refused is not None:
+        raise AssetProblem(f"{name!r} {refused}")
     return ImageInfo(fmt, width, height, len(data))
 
 

@@ -319,6 +319,7 @@ class _ShotCompiler(ModelRules):
                 price_per_second=d.model.price(d.audio),
                 price_source=d.model.price_source,
                 model_label=d.model.title,
+                image_limits=d.model.images,
             )
             for d in drafts
         )

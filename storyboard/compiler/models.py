@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from storyboard.errors import InputError, Problem, UsageError
-from storyboard.plan import RequestShape
+from storyboard.plan import ImageLimits, RequestShape
 
 ModelKind = Literal["video", "edit", "image"]
 PACKAGED = "models.yaml"
@@ -53,6 +53,7 @@ class ModelInfo:
     price_per_megapixel: float | None = None  # text-to-image
     schema_source: str = ""
     user: bool = False  # added or changed by the storyboard's models file
+    images: ImageLimits = ImageLimits()  # every image input: frontal, references, image_urls, start/end frames
 
     @property
     def endpoint(self) -> str:
@@ -114,6 +115,25 @@ class RequestSpec(_Spec):
     image_size: bool = False
 
 
+class ImageLimitsSpec(_Spec):
+    """What the endpoint accepts as an image input (fal-kling-o1.md: ≤ 10 MB, ≥ 300 px a side, 0.40-2.50)."""
+
+    min_side: int = Field(default=300, ge=1)
+    max_mb: float = Field(default=10.0, gt=0)  # decimal megabytes: fal writes "10MB", the stricter reading
+    aspect: tuple[float, float] = (0.40, 2.50)  # width / height, least and most
+    formats: tuple[Literal["JPEG", "PNG", "WEBP"], ...] = ("JPEG", "PNG", "WEBP")
+
+    def limits(self) -> ImageLimits:
+        """These limits as the Plan's :class:`~storyboard.plan.ImageLimits`."""
+        return ImageLimits(
+            min_side=self.min_side,
+            max_bytes=int(self.max_mb * 1_000_000),
+            min_aspect=self.aspect[0],
+            max_aspect=self.aspect[1],
+            formats=self.formats,
+        )
+
+
 class LimitsSpec(_Spec):
     """What the endpoint refuses beyond."""
 
@@ -125,6 +145,7 @@ class LimitsSpec(_Spec):
     element_views: tuple[int, int] = (1, 3)
     source_seconds: tuple[float, float] | None = None
     source_pixels: tuple[int, int] | None = None  # an edit's source clip: least and most pixels a side
+    images: ImageLimitsSpec = Field(default_factory=ImageLimitsSpec)
 
 
 class PriceSpec(_Spec):
@@ -194,6 +215,7 @@ def _info(spec: ModelSpec, user: bool = False) -> ModelInfo:
         price_per_megapixel=p.per_megapixel,
         schema_source=spec.schema_,
         user=user,
+        images=lim.images.limits(),
     )
 
 
@@ -328,6 +350,11 @@ def registry_for(models_file: Path | None, display: str | None = None) -> Regist
 
 
 MODELS: tuple[ModelInfo, ...] = packaged_registry().models
+# what an image must be to be accepted by every packaged model (assets are checked where they are
+# declared, before any shot, and so any model, uses them; each shot's own model is checked again)
+ANY_MODEL_IMAGES = ImageLimits.strictest(tuple(m.images for m in MODELS))
+# the reference views an element may carry so that every packaged model takes it
+ANY_MODEL_VIEWS = min(m.element_views[1] for m in MODELS if m.shape.elements)
 
 
 def known_names() -> list[str]:

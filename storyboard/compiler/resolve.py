@@ -16,6 +16,7 @@ from typing import Literal
 
 from storyboard.compiler.assets import AssetProblem, AssetStore, inside_folder
 from storyboard.compiler.load import Document, load_document, shown
+from storyboard.compiler.models import ANY_MODEL_VIEWS
 from storyboard.compiler.spec import ASSET_TABLES, Element, Library, Storyboard, Style
 from storyboard.compiler.validate import validate_library
 from storyboard.errors import InputError, Problem
@@ -78,9 +79,10 @@ class Resolver:
         self.store = store
         self.problems: list[Problem] = []
         self._scopes: dict[Path, Scope] = {}
-        # the chain of assets being resolved, in order (a dict: ordered, with fast lookups)
-        self._resolving: dict[tuple[int, str], str] = {}
+        # the chain of assets being resolved, in order (a dict: ordered, with fast lookups): (table, name)
+        self._resolving: dict[tuple[int, str], tuple[str, str]] = {}
         self._too_deep: set[tuple[int, str]] = set()  # assets in an `extends` chain already reported
+        self._failed: set[tuple[int, str]] = set()  # reported once: what extends a broken asset says nothing more
         self.files: list[str] = []
 
     def resolve(self, doc: Document, model: Storyboard) -> Resolved:
@@ -229,8 +231,10 @@ class Resolver:
         marker = (id(scope), name)
         if marker in self._resolving or marker in self._too_deep:
             return None  # reported by the extends check, or as too deep
+        if marker in self._failed:
+            return None  # its problem is already reported, where it is declared
         if len(self._resolving) >= MAX_EXTENDS_DEPTH:
-            head = next(iter(self._resolving.values()))
+            head = next(iter(self._resolving.values()))[1]
             self.problems.append(
                 scope.doc.problem(
                     (table, name),
@@ -242,13 +246,15 @@ class Resolver:
             self._too_deep.update(self._resolving)
             self._mark_too_deep(scope, name, table)
             return None
-        self._resolving[marker] = name
+        self._resolving[marker] = (table, name)
         try:
             asset = self._build(scope, name, table)
         finally:
             del self._resolving[marker]
         if asset is not None:
             scope.assets[name] = asset
+        else:
+            self._failed.add(marker)
         return asset
 
     def _mark_too_deep(self, scope: Scope, name: str, table: str) -> None:
@@ -292,9 +298,16 @@ class Resolver:
             return None
         owner, other_name, other_table = found
         if other_name and (id(owner), other_name) in self._resolving:
+            # reported once, at the asset the cycle was entered from (the first of it in the file)
+            chain = list(self._resolving)
+            start = chain.index((id(owner), other_name))
+            names = [self._resolving[m][1] for m in chain[start:]] + [other_name]
+            first_table, first_name = self._resolving[chain[start]]
             self.problems.append(
-                scope.doc.problem(
-                    where, f"`extends` cycle through {target!r}", "an asset cannot extend itself, even indirectly"
+                owner.doc.problem(
+                    (first_table, first_name, "extends"),
+                    "`extends` cycle: " + " → ".join(names),
+                    "an asset cannot extend itself, even indirectly",
                 )
             )
             return None
@@ -344,6 +357,17 @@ class Resolver:
             )
             return None
         if spec.references is not None:
+            if len(spec.references) > ANY_MODEL_VIEWS:
+                self.problems.append(
+                    scope.doc.problem(
+                        (table, name, "references"),
+                        f"{kind} {name!r} has {len(spec.references)} reference views; "
+                        f"an element takes 1 to {ANY_MODEL_VIEWS}",
+                        f"keep the {ANY_MODEL_VIEWS} that show it best "
+                        "(with none, its `image` is sent as its one reference view)",
+                    )
+                )
+                return None
             got = [self._ref(scope, (table, name, "references", i), r) for i, r in enumerate(spec.references)]
             refs = None if any(r is None for r in got) else tuple(r for r in got if r is not None)
         else:

@@ -127,7 +127,8 @@ class TagMapper:
                 key = id(asset)
                 if key not in elements:
                     refs = asset.refs
-                    el = ElementRef(name, refs[0], tuple(refs[1:]), asset.description)
+                    # the endpoint takes 1 to 3 views: with none declared, the frontal image is the one
+                    el = ElementRef(name, refs[0], tuple(refs[1:]) or (refs[0],), asset.description)
                     elements[key] = (len(elements) + 1, asset, name)
                     element_list.append(el)
                 tag = f"@Element{elements[key][0]}"

@@ -58,6 +58,8 @@ def test_fal_build_uploads_once_submits_once_and_rebuilds_for_free(example, fake
             + [r for e in body["elements"] for r in e["reference_image_urls"]]
         )
         assert urls and all(u in uploaded for u in urls)
+        # fal's schema: "1-3 images supported. At least one image is required."
+        assert all(1 <= len(e["reference_image_urls"]) <= 3 for e in body["elements"]), body["elements"]
     orbit = next(s.body for s in subs if "orbits" in s.body["prompt"])
     assert orbit["prompt"].startswith("Take @Image1 as the start frame.")
     assert orbit["duration"] == "8"

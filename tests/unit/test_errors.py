@@ -656,9 +656,9 @@ def test_extends_cycle(project: Path) -> None:
         BASE.replace("  stone: {image: assets/grey.png}", "  stone: {extends: pebble}\n  pebble: {extends: stone}"),
     )
     hint = "an asset cannot extend itself, even indirectly"
+    # one cycle, one message: at the first of its assets in the file, with the whole chain
     assert facts(path) == [
-        ("storyboard.yaml", 6, 20, "objects.stone.extends", "`extends` cycle through 'pebble'", hint),
-        ("storyboard.yaml", 7, 21, "objects.pebble.extends", "`extends` cycle through 'stone'", hint),
+        ("storyboard.yaml", 6, 20, "objects.stone.extends", "`extends` cycle: stone → pebble → stone", hint),
     ]
 
 

@@ -36,16 +36,17 @@ UPDATE = os.environ.get("STORYBOARD_UPDATE_GOLDEN") == "1"
 CASE_FILES = sorted(CASES.rglob("*.yaml"))
 REGENERATE = "STORYBOARD_UPDATE_GOLDEN=1 pytest tests/unit/test_golden.py"
 
-# case name → per shot: (prompt, image_urls, [frontal, references…] per element, depends_on)
+# case name → per shot: (prompt, image_urls, [frontal, references…] per element, depends_on);
+# an element declared without references sends its frontal image as its one reference view
 EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]]]] = {
     "elements_first_mention": [
         (
             "The @Element1 glows in @Element2's hands while the @Element3 flickers.",
             [],
             [
-                ["assets/grey.png"],
+                ["assets/grey.png", "assets/grey.png"],
                 ["assets/mira/front.png", "assets/mira/side.png", "assets/mira/back.png"],
-                ["assets/orange.png"],
+                ["assets/orange.png", "assets/orange.png"],
             ],
             [],
         ),
@@ -53,9 +54,9 @@ EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]
             "@Element1, then @Element2, then @Element3.",
             [],
             [
-                ["assets/orange.png"],
+                ["assets/orange.png", "assets/orange.png"],
                 ["assets/mira/front.png", "assets/mira/side.png", "assets/mira/back.png"],
-                ["assets/grey.png"],
+                ["assets/grey.png", "assets/grey.png"],
             ],
             [],
         ),
@@ -64,7 +65,7 @@ EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]
         (
             "Take @Image1 as the start frame. The camera swoops down and reveals @Element1 under @Image2.",
             ["assets/green.png", "assets/cyan.png"],
-            [["assets/mira/front.png"]],
+            [["assets/mira/front.png", "assets/mira/front.png"]],
             [],
         ),
     ],
@@ -72,7 +73,7 @@ EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]
         (
             "Under @Image2, @Element1 walks into @Image1 and looks back at @Image1.",
             ["assets/green.png", "assets/cyan.png"],
-            [["assets/mira/front.png"]],
+            [["assets/mira/front.png", "assets/mira/front.png"]],
             [],
         ),
     ],
@@ -103,13 +104,13 @@ EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]
         (
             "Take @Image1 as the start frame. @Element1 in the manner of @Image2 and @Image3.",
             ["assets/green.png", "assets/style/ink.png", "assets/style/wash.png"],
-            [["assets/mira/front.png"]],
+            [["assets/mira/front.png", "assets/mira/front.png"]],
             [],
         ),
         (
             "@Element1 drawn like @Image1. Make sure to keep it as the style of @Image2 and @Image3.",
             ["assets/yellow.png", "assets/style/ink.png", "assets/style/wash.png"],
-            [["assets/mira/front.png"]],
+            [["assets/mira/front.png", "assets/mira/front.png"]],
             [],
         ),
     ],
@@ -117,17 +118,17 @@ EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]
         (
             "@Element1 waves. Make sure to keep it as the style of @Image1.",
             ["assets/style/paper.png"],
-            [["assets/mira/front.png"]],
+            [["assets/mira/front.png", "assets/mira/front.png"]],
             [],
         ),
-        ("@Element1 waves.", [], [["assets/mira/front.png"]], []),
+        ("@Element1 waves.", [], [["assets/mira/front.png", "assets/mira/front.png"]], []),
     ],
     "same_name_twice": [
         (
             "@Element1 sees @Image1. @Element2 sinks into @Image1; @Element1 dives after @Element2, "
             "and @Element1 surfaces.",
             ["assets/blue.png"],
-            [["assets/mira/front.png"], ["assets/grey.png"]],
+            [["assets/mira/front.png", "assets/mira/front.png"], ["assets/grey.png", "assets/grey.png"]],
             [],
         ),
     ],
@@ -135,7 +136,7 @@ EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]
         (
             "A shop sign reads @home; @Element1 points at it. A tag @mira is painted on the wall @.",
             [],
-            [["assets/mira/front.png"]],
+            [["assets/mira/front.png", "assets/mira/front.png"]],
             [],
         ),
     ],
@@ -143,7 +144,7 @@ EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]
         (
             "@Element1 writes mira@greenhouse.org, old_mira@example.com and josé@correo.es on the envelope.",
             [],
-            [["assets/mira/front.png"]],
+            [["assets/mira/front.png", "assets/mira/front.png"]],
             [],
         ),
     ],
@@ -152,10 +153,15 @@ EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]
             "Take @Image1 as the start frame. @Element1 rows @Element2 across the lake. "
             "Make sure to keep it as the style of @Image2.",
             ["../lib/img/lake.png", "../lib/img/ink.png"],
-            [["../lib/img/ferry.png"], ["../lib/img/boat.png"]],
+            [["../lib/img/ferry.png", "../lib/img/ferry.png"], ["../lib/img/boat.png", "../lib/img/boat.png"]],
             [],
         ),
-        ("@Element1 waves from @Image1.", ["../lib/img/lake.png"], [["../lib/img/ferry.png"]], []),
+        (
+            "@Element1 waves from @Image1.",
+            ["../lib/img/lake.png"],
+            [["../lib/img/ferry.png", "../lib/img/ferry.png"]],
+            [],
+        ),
     ],
     "extends_local": [
         (
@@ -164,7 +170,7 @@ EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]
             [
                 ["assets/mira/old_front.png", "assets/mira/side.png", "assets/mira/back.png"],
                 ["assets/mira/front.png", "assets/mira/side.png", "assets/mira/back.png"],
-                ["assets/mira/front.png"],
+                ["assets/mira/front.png", "assets/mira/front.png"],
             ],
             [],
         ),
@@ -173,26 +179,35 @@ EXPECTED: dict[str, list[tuple[str | None, list[str], list[list[str]], list[str]
         (
             "@Element1, @Element2 and @Element3 share the boat.",
             [],
-            [["lib/img/ferry.png", "assets/red.png"], ["lib/img/ferry.png"], ["lib/img/gull.png"]],
+            [
+                ["lib/img/ferry.png", "assets/red.png"],
+                ["lib/img/ferry.png", "lib/img/ferry.png"],
+                ["lib/img/gull.png", "lib/img/gull.png"],
+            ],
             [],
         ),
     ],
     "continuity": [
-        ("@Element1 arrives.", [], [["assets/mira/front.png"]], []),
+        ("@Element1 arrives.", [], [["assets/mira/front.png", "assets/mira/front.png"]], []),
         (
             "Take @Image1 as the start frame. The camera orbits @Element1.",
             ["arrival.last_frame"],
-            [["assets/mira/front.png"]],
+            [["assets/mira/front.png", "assets/mira/front.png"]],
             ["arrival"],
         ),
         (
             "Take @Image1 as the start frame. Close on @Element1's face.",
             ["orbit.last_frame"],
-            [["assets/mira/front.png"]],
+            [["assets/mira/front.png", "assets/mira/front.png"]],
             ["orbit"],
         ),
         ("An empty lake at dawn.", [], [], []),
-        ("Back to @Image1; @Element1 smiles.", ["arrival.last_frame"], [["assets/mira/front.png"]], ["arrival"]),
+        (
+            "Back to @Image1; @Element1 smiles.",
+            ["arrival.last_frame"],
+            [["assets/mira/front.png", "assets/mira/front.png"]],
+            ["arrival"],
+        ),
     ],
     "durations": [
         ("A blink.", [], [], []),

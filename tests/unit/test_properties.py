@@ -98,7 +98,7 @@ def boards(draw: st.DrawFn) -> Board:
         groups.append(names[at : at + c])
         at += c
     files = st.sampled_from(PNGS)
-    elements = {n: (draw(files), *draw(st.lists(files, max_size=2))) for n in groups[0] + groups[1]}
+    elements = {n: (draw(files), *draw(st.lists(files, max_size=3))) for n in groups[0] + groups[1]}
     images = {n: draw(files) for n in groups[2]}
     styles = {n: tuple(draw(st.lists(files, min_size=1, max_size=3))) for n in groups[3]}
     data: dict[str, Any] = {"version": 1, "title": "Generated"}
@@ -239,9 +239,11 @@ def test_tag_mapper_properties(board_dir: Path, board: Board) -> None:
         assert [a.display for a in shot.image_urls] == want.images
         assert [e.name for e in shot.elements] == want.elements
         assert [e.frontal.display for e in shot.elements] == [board.elements[n][0] for n in want.elements]
+        # 1 to 3 reference views: with none declared, the frontal image is the one view
         assert [[r.display for r in e.references] for e in shot.elements] == [
-            list(board.elements[n][1:]) for n in want.elements
+            list(board.elements[n][1:] or board.elements[n][:1]) for n in want.elements
         ]
+        assert all(1 <= len(e.references) <= 3 for e in shot.elements)
         check_prompt(shot.prompt, len(shot.elements), len(shot.image_urls), names)
         assert shot.prompt.startswith("Take @Image1 as the start frame. ") == want.start_sentence, shot.prompt
         assert (" Make sure to keep it as the style of @Image" in shot.prompt) == want.style_sentence, shot.prompt
