@@ -3,7 +3,7 @@
 Outputs in the build folder (default ``build/`` beside the storyboard)::
 
     shots/<id>.mp4        each shot's clip
-    <film.output>         the stitched film (only when every shot is built)
+    <film.output>         the stitched film (only when every shot has a clip, from this build or the cache)
     manifest.json         the plan as built
     run_results.json      what happened to each shot
 """

@@ -247,10 +247,42 @@ class _ShotCompiler(ModelRules):
         return ShotTiming(d.shot, d.index, d.duration, d.model.durations[-1], d.transition, context)
 
     def _check_transitions(self, drafts: list[_Draft]) -> None:
-        """A transition must fit in the shots it joins (a crossfade eats d of each, a fade d/2)."""
+        """Every transition fits the shots it joins, by the stitch's own rules, so none fails after paying.
+
+        A transition may be no longer than either shot it touches, nor longer than half a shot
+        that has a transition on its other side too (storyboard.media.stitch_plan.resolve_joins);
+        and the shares it takes (a crossfade d of each shot, a fade d/2) leave at least a frame.
+        """
 
         def share(t: Transition) -> float:
             return t.duration if t.type == "crossfade" else t.duration / 2 if t.type == "fade" else 0.0
+
+        def joins(t: Transition) -> bool:
+            return t.type != "cut" and t.duration > 0
+
+        for i in range(1, len(drafts)):
+            t = drafts[i].transition
+            if not joins(t):
+                continue
+            for side, other in ((i - 1, drafts[i - 1].transition if i > 1 else None), (i, None)):
+                if side == i and i + 1 < len(drafts):
+                    other = drafts[i + 1].transition
+                shot = drafts[side]
+                both = other is not None and joins(other)
+                limit = shot.duration / 2 if both else shot.duration
+                if t.duration > limit + 1e-6:
+                    why = " and has a transition on its other side too, so at most half of it" if both else ""
+                    self.problems.append(
+                        self.doc.problem(
+                            ("shots", drafts[i].index, "transition"),
+                            f"the {t.type} into {drafts[i].shot.id!r} lasts {t.duration:g} s, but shot "
+                            f"{shot.shot.id!r} lasts {shot.duration} s{why} ({limit:g} s)",
+                            "shorten the transition",
+                        )
+                    )
+                    break
+        if self.problems:
+            return
 
         for i, d in enumerate(drafts):
             used = (share(d.transition) if i else 0.0) + (

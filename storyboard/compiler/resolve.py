@@ -61,6 +61,7 @@ class Scope:
     imports: dict[str, Scope] = field(default_factory=dict)
     assets: dict[str, Asset] = field(default_factory=dict)
     tables: dict[str, str] = field(default_factory=dict)  # name → table it is declared in
+    broken_imports: set[str] = field(default_factory=set)  # namespaces whose import is already reported
 
 
 @dataclass
@@ -106,6 +107,8 @@ class Resolver:
             lib = self._import(scope, ns, rel, chain)
             if lib is not None:
                 scope.imports[ns] = lib
+            else:
+                scope.broken_imports.add(ns)
         for table in ASSET_TABLES:
             for name in getattr(model, table):
                 self._asset(scope, name, table)
@@ -289,6 +292,8 @@ class Resolver:
         where = (table, name, "extends")
         want = ("style",) if table == "styles" else ("character", "object")
         found = self.lookup(scope, target)
+        if found is None and "." in target and target.split(".", 1)[0] in scope.broken_imports:
+            return None  # the import itself is reported: one root problem, one message
         if found is None:
             self.problems.append(
                 scope.doc.problem(

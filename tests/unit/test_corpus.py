@@ -115,6 +115,7 @@ CASES: dict[str, tuple[str | None, str]] = {
     "library_python_tag.yaml": (LIB + "python_tag.yaml", "unsupported YAML tag"),
     "library_escapes_folder.yaml": (LIB + "escape.yaml", "points outside the folder"),
     "library_imports_outside.yaml": (LIB + "imports_outside.yaml", "outside the folder of the library"),
+    "library_reexports_broken.yaml": (LIB + "reexport_inner.yaml", "asset file 'img/no_such_gull.png' not found"),
     "library_absolute_asset.yaml": (LIB + "absolute.yaml", "'/etc/passwd' is an absolute path"),
     # YAML bombs and nesting
     "alias_bomb_billion_laughs.yaml": (None, "an alias bomb?"),
@@ -240,6 +241,8 @@ SUBPROCESS_SAMPLE = [
     "control_character.yaml",
 ]
 COMMANDS = ("validate", "compile")
+# one root problem, one message: what depends on it says nothing more
+ONE_MESSAGE = {"library_imports_outside.yaml", "library_reexports_broken.yaml"}
 TIME_LIMIT = 60.0  # a hang guard per in-process run: the slowest case (an alias bomb) takes about one
 
 
@@ -338,6 +341,8 @@ def test_case_in_process(corpus_root: Path, monkeypatch: pytest.MonkeyPatch, cas
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception  # a traceback is a failure: show it
     check_output(case, result.exit_code, result.stderr, {**CASES, **GENERATED}[case])
+    if case in ONE_MESSAGE:
+        assert result.stderr.count("error: ") == 1, result.stderr
 
 
 @pytest.mark.parametrize("command", COMMANDS)
