@@ -18,7 +18,7 @@ from typing import Protocol
 
 from storyboard.errors import UsageError
 from storyboard.plan import Plan, ShotPlan
-from storyboard.util import did_you_mean
+from storyboard.util import closest, did_you_mean
 
 
 class _Cached(Protocol):
@@ -151,12 +151,14 @@ def _union(plan: Plan, tokens: list[str]) -> set[str]:
             if method not in METHODS:
                 raise UsageError(f"unknown selector method {method!r} in {token!r}; use one of: {', '.join(METHODS)}")
             base = {s.id for s in plan.shots if (s.id == name if method == "shot" else _uses(s, method, name))}
+            if not base and method == "shot":
+                raise UsageError(f"unknown shot {name!r} in selector {token!r}" + _shot_hint(name, ids))
             if not base:
-                raise UsageError(f"selector {token!r} matches no shot")
+                hint = _no_match_hint(plan, method, name, token)
+                raise UsageError(f"selector {token!r} matches no shot" + (f" — {hint}" if hint else ""))
         else:
             if core not in down:
-                hint = did_you_mean(core, ids)
-                raise UsageError(f"unknown shot {core!r} in selector {token!r}" + (f" — {hint}" if hint else ""))
+                raise UsageError(f"unknown shot {core!r} in selector {token!r}" + _shot_hint(core, ids))
             base = {core}
         if ancestors:
             base = _closure(base, up)
@@ -164,3 +166,33 @@ def _union(plan: Plan, tokens: list[str]) -> set[str]:
             base = _closure(base, down)
         out |= base
     return out
+
+
+def _shot_hint(name: str, ids: list[str]) -> str:
+    """`` — did you mean 'orbit'?`` for a near miss; selectors name shots, not their last frames."""
+    if name.endswith(".last_frame") and name[: -len(".last_frame")] in ids:
+        shot = name[: -len(".last_frame")]
+        return f" — a selector names the shot: write {shot!r} (its last frame is built with it)"
+    hint = did_you_mean(name, ids)
+    return f" — {hint}" if hint else ""
+
+
+def _no_match_hint(plan: Plan, method: str, name: str, token: str) -> str | None:
+    """The selector the user probably meant: the name under its namespace, or under its own kind."""
+    kinds = {m.name: m.kind for s in plan.shots for m in s.mentions}
+    kinds.update({s.style: "style" for s in plan.shots if s.style})
+    wanted = ("image", "last_frame") if method == "image" else (method,)
+    same_kind = sorted(n for n, k in kinds.items() if k in wanted)
+    prefix, suffix = token[: len(token) - len(token.lstrip("+"))], token[len(token.rstrip("+")) :]
+
+    def spelled(m: str, n: str) -> str:
+        return f"did you mean {prefix + m + ':' + n + suffix!r}?"
+
+    qualified = [n for n in same_kind if n.rsplit(".", 1)[-1] == name and n != name]
+    if qualified:  # `character:keeper` for `cast.keeper`: a library's asset is named with its namespace
+        return spelled(method, qualified[0])
+    other = kinds.get(name)
+    if other is not None and other not in wanted:  # `character:stone` for an object
+        return spelled("image" if other == "last_frame" else other, name)
+    close = closest(name, same_kind)
+    return spelled(method, close) if close else None

@@ -7,6 +7,8 @@ loads the compiler and not the build.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from storyboard.cli import commands, project
@@ -19,6 +21,25 @@ app = typer.Typer(
     add_completion=True,
     rich_markup_mode="rich",
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from storyboard import __version__
+
+        typer.echo(f"storyboard {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Turn a film written as YAML into a finished film."""
+
 
 app.command("validate")(commands.validate)
 app.command("compile")(commands.compile_cmd)

@@ -37,8 +37,9 @@ from storyboard.plan import (
     gc_paused,
     shot_key,
 )
-from storyboard.util import did_you_mean
+from storyboard.util import closest, did_you_mean
 
+_START_HINT = "`start` takes an image name or `<shot id>.last_frame`"
 DEFAULT_ASPECT = "16:9"
 PART_BREAK = "\n\x00part\x00\n"  # joins multi_prompt parts for one mapping (shared tag numbers)
 
@@ -528,11 +529,26 @@ class _ShotCompiler(ModelRules):
             if upstream in self.ids:
                 return frame_ref(upstream), upstream
             if upstream not in self.resolved.scope.imports:
+                close = closest(upstream, list(self.ids))
                 self.problems.append(
                     self.doc.problem(
                         where + ("start",),
                         f"unknown shot {upstream!r} in {shot.start!r}",
-                        did_you_mean(upstream, list(self.ids)),
+                        f"did you mean '{close}.last_frame'?" if close else _START_HINT,
+                    )
+                )
+                return None, None
+        elif shot.start not in self.resolved.visible:
+            # `start: arrival` for a shot, or a near miss of one: say how to start from its last frame
+            close = shot.start if shot.start in self.ids else closest(shot.start, list(self.ids))
+            images = [n for n, a in self.resolved.visible.items() if a.kind == "image"]
+            if close is not None and (shot.start in self.ids or closest(shot.start, images) is None):
+                self.problems.append(
+                    self.doc.problem(
+                        where + ("start",),
+                        f"unknown image {shot.start!r}"
+                        + (f"; {shot.start!r} is a shot" if shot.start in self.ids else ""),
+                        f"to start from a shot's last frame write '{close}.last_frame'",
                     )
                 )
                 return None, None

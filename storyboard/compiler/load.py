@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from storyboard.compiler.yaml_words import explain
 from storyboard.errors import InputError, Problem
 
 try:  # libyaml's C parser is 5-10x faster; fall back to pure Python where it is missing
@@ -312,6 +313,10 @@ def load_document(path: Path, display: str | None = None) -> Document:
         hint = None
         if "\t" in what or "tab" in what or (mark is not None and _tab_before(text, mark.line, mark.column)):
             hint = "YAML indents with spaces, not tabs"
+        elif (words := explain(text, exc)) is not None:  # an indentation mistake, said in words
+            raise InputError(
+                Problem(words.message, file=display, line=words.line, column=words.column, hint=words.hint)
+            ) from None
         elif exc.context:
             hint = exc.context
         raise InputError(

@@ -108,6 +108,17 @@ class TagMapper:
                     return tag
                 if name in self.namespaces:
                     name = f"{name}.{sub}"
+                elif sub == "last_frame":  # only shots have a last frame: never "@Element1.last_frame"
+                    close = closest(name, self.shot_ids)
+                    problems.append(
+                        (
+                            f"unknown shot {name!r} in {m.group(0)}",
+                            f"did you mean @{close}.last_frame?"
+                            if close
+                            else "only a shot has a last frame: write @<shot id>.last_frame",
+                        )
+                    )
+                    return m.group(0)
                 else:
                     tail = "." + sub
             if is_model_tag(name):

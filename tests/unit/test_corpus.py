@@ -44,7 +44,7 @@ LIB = os.path.join("lib", "")  # libraries are named as lib/<name>.yaml in messa
 CASES: dict[str, tuple[str | None, str]] = {
     # broken YAML
     "broken_yaml_unclosed_flow.yaml": (None, "invalid YAML"),
-    "broken_yaml_bad_indent.yaml": (None, "invalid YAML"),
+    "broken_yaml_bad_indent.yaml": (None, "line 15 is indented 6 spaces, but the keys of the mapping"),
     "broken_yaml_unclosed_quote.yaml": (None, "invalid YAML"),
     "tabs.yaml": (None, "YAML indents with spaces, not tabs"),
     "duplicate_key.yaml": (None, "duplicate key 'prompt'"),

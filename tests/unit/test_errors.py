@@ -446,13 +446,27 @@ def test_tab_before_a_list(project: Path) -> None:
         ),
         (
             BASE + "  - id: second\n   prompt: x\n",
-            (15, 4, "invalid YAML: did not find expected '-' indicator", "while parsing a block collection"),
+            (
+                15,
+                4,
+                "invalid YAML: line 15 is indented 3 spaces, but the list it belongs to (from line 12) "
+                "has its items (`- `) at 2 spaces",
+                "indent a list item's keys past its `- ` (two more spaces than the `-`), all in one column",
+            ),
         ),
         (
             "version: 1\ntitle: T\nshots: [\n",
             (4, 1, "invalid YAML: did not find expected node content", "while parsing a flow node"),
         ),
-        ("version: 1\n- id: a\n", (2, 1, "invalid YAML: did not find expected key", "while parsing a block mapping")),
+        (
+            "version: 1\n- id: a\n",
+            (
+                2,
+                1,
+                "invalid YAML: line 2 starts a list item (`- `) where the mapping from line 1 expects a key",
+                "a list is the value of a key: write the key (e.g. `shots:`) and indent the items under it",
+            ),
+        ),
     ],
     ids=["unclosed-quote", "bad-indent", "unclosed-bracket", "list-in-mapping"],
 )
@@ -981,7 +995,7 @@ def test_unknown_shot_in_start(project: Path) -> None:
             12,
             "shots[1].start",
             "unknown shot 'frist' in 'frist.last_frame'",
-            "did you mean 'first'?",
+            "did you mean 'first.last_frame'?",
         ),
     ]
 
