@@ -405,8 +405,29 @@ def build_request(
 def shot_key(endpoint: str, request: dict[str, Any], upstream_keys: dict[str, str]) -> str:
     """sha256 over the endpoint, the canonical request (assets by content, see :meth:`AssetRef.canonical`)
     and the upstream keys."""
-    body = {"endpoint": endpoint, "request": request, "upstream": sorted(upstream_keys.values())}
+    body = {"endpoint": endpoint, "request": _keyed_request(request), "upstream": sorted(upstream_keys.values())}
     return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def _keyed_request(request: dict[str, Any]) -> dict[str, Any]:
+    """The request as its key sees it: an element whose one reference view is its frontal image
+    keys as an element with none.
+
+    The compiler sends the frontal image as the one view of an element declared without
+    references (fal refuses an empty list); before it did, the fal backend added that view to
+    the same element at send time. Both are the same request on the wire, so they keep one key:
+    clips cached by earlier versions stay cached and are never paid for again.
+    """
+    elements = request.get("elements")
+    if not elements:
+        return request
+    keyed = [
+        {**e, "reference_image_urls": []}
+        if isinstance(e, dict) and e.get("reference_image_urls") == [e.get("frontal_image_url")]
+        else e
+        for e in elements
+    ]
+    return {**request, "elements": keyed}
 
 
 # -- sound -------------------------------------------------------------------------------------

@@ -253,15 +253,15 @@ EXPECTED.update(
         ],
         "model_o3_image_to_video": [("The moon rises over the lake.", [], [], [])],
         "model_v3_image_to_video": [
-            ("@Element1 sings by the water.", [], [["assets/mira/front.png"]], []),
-            ("@Element1 stops and listens.", [], [["assets/mira/front.png"]], ["sing"]),
+            ("@Element1 sings by the water.", [], [["assets/mira/front.png", "assets/mira/front.png"]], []),
+            ("@Element1 stops and listens.", [], [["assets/mira/front.png", "assets/mira/front.png"]], ["sing"]),
         ],
         "model_edit": [
-            ("The camera orbits @Element1.", [], [["assets/mira/front.png"]], []),
+            ("The camera orbits @Element1.", [], [["assets/mira/front.png", "assets/mira/front.png"]], []),
             (
                 "Make it night; @Element1 holds a lantern. Make sure to keep it as the style of @Image1.",
                 ["assets/style/ink.png"],
-                [["assets/mira/front.png"]],
+                [["assets/mira/front.png", "assets/mira/front.png"]],
                 ["orbit"],
             ),
             ("Add falling snow.", [], [], ["orbit_night"]),

@@ -39,12 +39,45 @@ def facts(path: Path) -> list[Where]:
 def test_every_model_carries_the_endpoint_limits() -> None:
     """fal-kling-o1.md's limits, as data on each model of the registry."""
     for model in MODELS:
-        assert model.max_prompt_chars == 2500
-        assert model.max_references == 7
-        assert model.element_views == (1, 3)
-        assert model.durations == tuple(range(3, 11))
-        assert model.aspect_ratios == ("16:9", "9:16", "1:1")
-        assert model.images == ImageLimits(300, 10_000_000, 0.40, 2.50, ("JPEG", "PNG", "WEBP"))
+        assert model.max_prompt_chars == 2500, model.name
+        assert model.element_views == (1, 3), model.name
+        assert model.images == ImageLimits(300, 10_000_000, 0.40, 2.50, ("JPEG", "PNG", "WEBP")), model.name
+    for name in ("o1-standard", "o1-pro"):
+        o1 = find_model(name)
+        assert o1 is not None
+        assert o1.max_references == 7
+        assert o1.durations == tuple(range(3, 11))
+        assert o1.aspect_ratios == ("16:9", "9:16", "1:1")
+
+
+def test_a_models_file_can_change_the_image_limits(project: Path) -> None:
+    """The image limits are data: a models file that raises the least side refuses a 320 px image."""
+    draw(project / "assets" / "small.png", (200, 90, 40), (320, 320))
+    (project / "models.yaml").write_text(
+        "version: 1\nmodels:\n  - endpoint: fal-ai/kling-video/o1/standard/reference-to-video\n"
+        "    limits: {images: {min_side: 512}}\n"
+    )
+    path = write_storyboard(
+        project,
+        "version: 1\ntitle: T\nmodels: models.yaml\nimages:\n  small: assets/small.png\n"
+        "shots:\n  - {id: a, prompt: '@small at dawn.'}\n",
+    )
+    shot = compile_file(path).shots[0]
+    assert shot.image_limits.min_side == 512
+
+
+def test_an_element_without_references_keeps_the_key_it_had_before_the_compiler_sent_its_view() -> None:
+    """Earlier versions compiled `reference_image_urls: []` and the fal backend sent the frontal image
+    as the one view: the same request on the wire, so the same key (a cached clip is not paid again)."""
+    from storyboard.plan import shot_key
+
+    frontal = "sha256:" + "a" * 64
+    before = {"prompt": "@Element1 waves.", "elements": [{"frontal_image_url": frontal, "reference_image_urls": []}]}
+    now = {**before, "elements": [{"frontal_image_url": frontal, "reference_image_urls": [frontal]}]}
+    other = {**before, "elements": [{"frontal_image_url": frontal, "reference_image_urls": ["sha256:" + "b" * 64]}]}
+    endpoint = "fal-ai/kling-video/o1/standard/reference-to-video"
+    assert shot_key(endpoint, now, {}) == shot_key(endpoint, before, {})
+    assert shot_key(endpoint, other, {}) != shot_key(endpoint, now, {})
 
 
 def test_the_plan_carries_each_shots_image_limits(project: Path) -> None:
@@ -171,7 +204,7 @@ shots:
             13,
             "shots[1].prompt",
             "shot 'long': the prompt is 2,513 characters once its tags and sentences are written in; "
-            "fal-ai/kling-video/o1/standard/reference-to-video takes at most 2,500",
+            "Kling O1 reference-to-video (standard) takes at most 2,500",
             "shorten the prompt (a start frame or style that the prompt does not mention adds a sentence)",
         )
     ]

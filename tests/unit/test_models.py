@@ -395,4 +395,4 @@ def test_a_transition_into_an_edit_counts_the_source_length(project: Path) -> No
     text += "  - id: second\n    edit: first\n    transition: {type: crossfade, duration: 2}\n    prompt: x\n"
     text += "  - id: third\n    transition: {type: crossfade, duration: 2}\n    prompt: y\n"
     found = [p.message for p in problems(write_storyboard(project, text))]
-    assert any("which lasts 3 s" in m and "'second'" in m for m in found), found
+    assert any("shot 'second' lasts 3 s" in m for m in found), found
