@@ -274,6 +274,13 @@ class FilmPlan:
     loudness: float = -14.0  # integrated loudness target of the mix, LUFS
     true_peak: float = -1.0  # true-peak ceiling, dBTP
     subtitles: bool = True  # SRT and WebVTT beside the film, a subtitle track in it
+    aspect_ratio: str = "16:9"  # the film's frame; a clip in another ratio is fitted inside it and padded
+
+    @property
+    def aspect(self) -> tuple[int, int]:
+        """The film's aspect ratio as (width, height): ``(16, 9)``."""
+        w, h = self.aspect_ratio.split(":")
+        return int(w), int(h)
 
 
 @dataclass(frozen=True, slots=True)

@@ -227,9 +227,9 @@ def guard_paid_film(plan: Plan, build_dir: Path, backend: str) -> None:
 
 
 def film_key(plan: Plan, clip_digests: list[str], backend: str) -> str:
-    """A hash of what the film is made of: the clips' bytes, the transitions, the output name, the backend."""
+    """A hash of what the film is made of: the clips' bytes, the transitions, the output name, the backend, the frame."""
     parts = [(d, s.transition.type, s.transition.duration) for d, s in zip(clip_digests, plan.shots)]
-    return hashlib.sha256(json.dumps([plan.film.output, backend, parts]).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([plan.film.output, backend, parts, plan.film.aspect_ratio]).encode()).hexdigest()
 
 
 def damaged_clips(plan: Plan, cache: Cache, results: dict[str, ShotResult]) -> list[str]:
@@ -295,7 +295,7 @@ def stitch_film(
     transitions = [s.transition for s in plan.shots]
     work = cache.base / "stitch"
     work.mkdir(parents=True, exist_ok=True)
-    report = stitch(clips, transitions, out, workdir=work)
+    report = stitch(clips, transitions, out, workdir=work, aspect=plan.film.aspect)
     make_readable(out)
     atomic_write_json(
         stamp, {"key": key, "size": out.stat().st_size, "sha256": sha256_file(out), "method": report.method}

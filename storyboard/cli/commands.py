@@ -69,6 +69,8 @@ def validate(
     libs = len(ctx.resolved.files) - 1
     if libs:
         parts.append(_plural(libs, "library", "libraries"))
+    if ctx.warnings:
+        parts.append(_plural(len(ctx.warnings), "warning"))
     term.success(f"{ctx.doc.display}: valid — " + ", ".join(parts))
 
 
@@ -91,10 +93,12 @@ def compile_cmd(
 
     Example: [bold]storyboard compile examples/greenhouse/storyboard.yaml --json[/]
     """
-    from storyboard.compiler.compile import CompileOptions, compile_file
+    from storyboard.compiler.compile import CompileOptions, compile_with_context
 
-    plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    plan, ctx = compile_with_context(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     term = run.terminal
+    for w in ctx.warnings:  # on stderr: stdout keeps only the plan
+        term.warning(w.format())
     if json_out:
         import json
 
@@ -137,7 +141,7 @@ def build(
     from storyboard.build.run import BuildOptions, open_cache, run_build
     from storyboard.build.selection import selection
     from storyboard.cli.progress import Display
-    from storyboard.compiler.compile import CompileOptions, compile_file
+    from storyboard.compiler.compile import CompileOptions, compile_with_context
     from storyboard.errors import CostLimitError
     from storyboard.views.cost import estimate, refetchable
 
@@ -146,7 +150,9 @@ def build(
     cache_dir = run.cache_dir(cache_dir)
     if max_cost is not None and not (math.isfinite(max_cost) and max_cost >= 0):
         raise UsageError(f"--max-cost {max_cost} is not a limit: give a number of US dollars ≥ 0, e.g. --max-cost 5")
-    plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    plan, ctx = compile_with_context(file, CompileOptions(allow_outside_assets=allow_outside_assets))
+    for w in ctx.warnings:  # before anything is spent
+        term.warning(w.format())
     cache = open_cache(plan, cache_dir, name)
     chosen = selection(plan, select, exclude, cache)
     if chosen.explicit and chosen.empty:

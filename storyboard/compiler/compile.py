@@ -14,6 +14,7 @@ from typing import Any
 from storyboard.compiler.assets import AssetStore, frame_ref
 from storyboard.compiler.audio import AudioCompiler, ShotTiming
 from storyboard.compiler.capabilities import models_with
+from storyboard.compiler.film import FilmShot, frame_warnings, transition_problems
 from storyboard.compiler.load import Document, load_document
 from storyboard.compiler.models import ModelInfo, Registry, packaged_registry, registry_for
 from storyboard.compiler.render import PromptError, Renderer
@@ -185,6 +186,8 @@ class _ShotCompiler(ModelRules):
         self.base_context["defaults"] = model.defaults.model_dump(mode="json")
         self.base_context["title"] = model.title
         self.film_transition = _transition(model.film.transition) or Transition()
+        self.film_aspect = model.film.aspect_ratio or model.defaults.aspect_ratio or DEFAULT_ASPECT
+        self.warnings: list[Problem] = []
         self.default_model = self._model(model.model, ("model",))
         if model.defaults.model is not None:
             self.default_model = self._model(model.defaults.model, ("defaults", "model"))
@@ -211,7 +214,8 @@ class _ShotCompiler(ModelRules):
         if order is not None and not self.problems:
             self._follow_upstream(drafts, order)  # an edit's length is its source's: before transitions
         if not self.problems:
-            self._check_transitions(drafts)
+            for f in transition_problems(self._film_shots(drafts)):
+                self.problems.append(self.doc.problem(f.where, f.message, f.hint))
         audio = AudioCompiler(self.doc, self.sb, self.resolved, self.root, self.problems, self.allow_outside).run(
             [self._timing(d) for d in drafts]
         )
@@ -238,6 +242,8 @@ class _ShotCompiler(ModelRules):
         if self.problems or order is None:
             self.problems.sort(key=lambda p: (p.file != self.doc.display, p.line or 0, p.column or 0))
             raise InputError(self.problems)
+        for f in frame_warnings(self._film_shots(drafts), self.film_aspect):
+            self.warnings.append(self.doc.problem(f.where, f.message, f.hint))
         return self._plan(drafts, order, audio)
 
     def _timing(self, d: _Draft) -> ShotTiming:
@@ -247,60 +253,11 @@ class _ShotCompiler(ModelRules):
         context = {**self.base_context, **fields, "shot": fields}
         return ShotTiming(d.shot, d.index, d.duration, d.model.durations[-1], d.transition, context)
 
-    def _check_transitions(self, drafts: list[_Draft]) -> None:
-        """Every transition fits the shots it joins, by the stitch's own rules, so none fails after paying.
-
-        A transition may be no longer than either shot it touches, nor longer than half a shot
-        that has a transition on its other side too (storyboard.media.stitch_plan.resolve_joins);
-        and the shares it takes (a crossfade d of each shot, a fade d/2) leave at least a frame.
-        """
-
-        def share(t: Transition) -> float:
-            return t.duration if t.type == "crossfade" else t.duration / 2 if t.type == "fade" else 0.0
-
-        def joins(t: Transition) -> bool:
-            return t.type != "cut" and t.duration > 0
-
-        for i in range(1, len(drafts)):
-            t = drafts[i].transition
-            if not joins(t):
-                continue
-            for side, other in ((i - 1, drafts[i - 1].transition if i > 1 else None), (i, None)):
-                if side == i and i + 1 < len(drafts):
-                    other = drafts[i + 1].transition
-                shot = drafts[side]
-                both = other is not None and joins(other)
-                limit = shot.duration / 2 if both else shot.duration
-                if t.duration > limit + 1e-6:
-                    why = " and has a transition on its other side too, so at most half of it" if both else ""
-                    self.problems.append(
-                        self.doc.problem(
-                            ("shots", drafts[i].index, "transition"),
-                            f"the {t.type} into {drafts[i].shot.id!r} lasts {t.duration:g} s, but shot "
-                            f"{shot.shot.id!r} lasts {shot.duration} s{why} ({limit:g} s)",
-                            "shorten the transition",
-                        )
-                    )
-                    break
-        if self.problems:
-            return
-
-        for i, d in enumerate(drafts):
-            used = (share(d.transition) if i else 0.0) + (
-                share(drafts[i + 1].transition) if i + 1 < len(drafts) else 0.0
-            )
-            if used > d.duration - 1 / 24:
-                where = (
-                    "shots",
-                    drafts[i + 1].index if i + 1 < len(drafts) and share(drafts[i + 1].transition) else d.index,
-                )
-                self.problems.append(
-                    self.doc.problem(
-                        where + ("transition",),
-                        f"transitions take {used:g} s of shot {d.shot.id!r}, which lasts {d.duration} s",
-                        "shorten the transition (a crossfade uses its duration from both shots, a fade half of it)",
-                    )
-                )
+    def _film_shots(self, drafts: list[_Draft]) -> list[FilmShot]:
+        return [
+            FilmShot(d.shot.id, d.index, d.duration, d.aspect, d.shot.aspect_ratio is not None, d.transition)
+            for d in drafts
+        ]
 
     def _plan(self, drafts: list[_Draft], order: list[str], audio: tuple[AudioPlan, ...] = ()) -> Plan:
         by_id = {d.shot.id: d for d in drafts}
@@ -367,6 +324,7 @@ class _ShotCompiler(ModelRules):
                 loudness=self.sb.film.loudness.target,
                 true_peak=self.sb.film.loudness.true_peak,
                 subtitles=self.sb.film.subtitles,
+                aspect_ratio=self.film_aspect,
             ),
             audio=audio,
         )

@@ -161,6 +161,11 @@ class Film(_Model):
     music: tuple[MusicCue, ...] = Field(default=(), description="music cues, placed against shots or times")
     loudness: Loudness = Field(default_factory=Loudness)
     subtitles: bool = Field(default=True, description="write SRT and WebVTT beside the film and a subtitle track in it")
+    aspect_ratio: AspectRatio | None = Field(
+        default=None,
+        description="the film's frame (default: `defaults.aspect_ratio`, else 16:9); "
+        "a shot in another ratio is fitted inside it and padded with black",
+    )
 
 
 class _Assets(_Model):

@@ -91,18 +91,48 @@ def default_time_base(fps: Fraction) -> Fraction:
     return Fraction(1, den)
 
 
-def choose_target(infos: Sequence[ClipInfo], fps: int | None = None) -> Target:
-    """The first clip's shape if it is H.264 yuv420p, else 1280×720 at 24 fps; ``fps`` overrides the rate."""
-    first = infos[0]
-    if first.codec == "h264" and first.pix_fmt == "yuv420p" and first.fps > 0:
+def choose_target(infos: Sequence[ClipInfo], fps: int | None = None, aspect: tuple[int, int] | None = None) -> Target:
+    """The film's frame: the first clip's shape if it is H.264 yuv420p, else 1280×720 at 24 fps.
+
+    With ``aspect`` (the film's ratio, e.g. ``(16, 9)``) the first clip *of that ratio* gives the
+    shape; when no clip has it, the frame has that ratio and the first clip's longer side. Clips of
+    another ratio are fitted inside the frame and padded, never cropped (:func:`conform_chain`).
+    ``fps`` overrides the rate.
+    """
+    pool = [i for i in infos if aspect is None or fits_aspect(i, aspect)]
+    first = pool[0] if pool else None
+    if first is not None and first.codec == "h264" and first.pix_fmt == "yuv420p" and first.fps > 0:
         rate = Fraction(fps) if fps else first.fps
         tb = first.time_base
         keep = rate == first.fps and tb.numerator == 1 and (1 / (rate * tb)).denominator == 1
         if keep:
             return Target(first.width, first.height, rate, tb, first.extradata)
         return Target(first.width, first.height, rate, default_time_base(rate))
-    rate = Fraction(fps) if fps else DEFAULT_FPS
-    return Target(*DEFAULT_SIZE, rate, default_time_base(rate))
+    lead = infos[0]
+    rate = Fraction(fps) if fps else (lead.fps if lead.fps > 0 and lead.codec == "h264" else DEFAULT_FPS)
+    if aspect is None or first is not None or min(lead.width, lead.height) <= 0:
+        size = DEFAULT_SIZE if aspect is None or aspect == (16, 9) else frame_for(aspect, max(DEFAULT_SIZE))
+    else:
+        size = frame_for(aspect, max(lead.width, lead.height))
+    return Target(*size, rate, default_time_base(rate))
+
+
+def fits_aspect(info: ClipInfo, aspect: tuple[int, int]) -> bool:
+    """True when the clip's picture has the ratio ``aspect`` (within 1 %)."""
+    w, h = aspect
+    return info.height > 0 and abs(info.width * h - info.height * w) <= 0.01 * info.height * w
+
+
+def frame_for(aspect: tuple[int, int], long_side: int) -> tuple[int, int]:
+    """A frame of ratio ``aspect`` whose longer side is ``long_side``, both sides even."""
+    w, h = aspect
+
+    def even(x: float) -> int:
+        return max(2, int(round(x / 2)) * 2)
+
+    if w >= h:
+        return even(long_side), even(long_side * h / w)
+    return even(long_side * w / h), even(long_side)
 
 
 def choose_audio(infos: Sequence[ClipInfo]) -> AudioTarget | None:
