@@ -96,7 +96,8 @@ def _compile(path: Path | str, options: CompileOptions | None) -> tuple[Plan, Co
                 )
             )
     try:
-        resolved = Resolver(store).resolve(doc, model)
+        resolver = Resolver(store)
+        resolved = resolver.resolve(doc, model)
     except InputError as exc:
         merged = problems + exc.problems  # the storyboard's own problems first, then each library's, by position
         merged.sort(key=lambda p: (0, p.line or 0, p.column or 0) if p.file == doc.display else (1, 0, 0))
@@ -104,7 +105,7 @@ def _compile(path: Path | str, options: CompileOptions | None) -> tuple[Plan, Co
     registry = _registry(doc, model, root, options, problems)
     compiler = _ShotCompiler(doc, model, resolved, root, problems, registry, store, options.allow_outside_assets)
     plan = compiler.run()
-    return plan, CompileContext(doc, model, resolved, store, registry, compiler.warnings)
+    return plan, CompileContext(doc, model, resolved, store, registry, resolver.warnings + compiler.warnings)
 
 
 def _registry(doc: Document, sb: Storyboard, root: Path, options: CompileOptions, problems: list[Problem]) -> Registry:

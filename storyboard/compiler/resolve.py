@@ -79,6 +79,7 @@ class Resolver:
     def __init__(self, store: AssetStore):
         self.store = store
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self._scopes: dict[Path, Scope] = {}
         # the chain of assets being resolved, in order (a dict: ordered, with fast lookups): (table, name)
         self._resolving: dict[tuple[int, str], tuple[str, str]] = {}
@@ -220,13 +221,23 @@ class Resolver:
             self.problems.append(scope.doc.problem(path, f"asset {shown(raw)}: {unusable[0]}", unusable[1]))
             return None
         try:
-            return self.store.ref(raw, scope.doc.path)
+            ref = self.store.ref(raw, scope.doc.path)
         except AssetProblem as exc:
             self.problems.append(scope.doc.problem(path, exc.message, exc.hint))
             return None
         except (RuntimeError, OSError) as exc:  # a symlink loop, or a file that cannot be read
             self.problems.append(scope.doc.problem(path, f"asset {shown(raw)}: {_link_problem(exc)}"))
             return None
+        if ref.kind == "url":  # never fetched (the compiler reads no network): say what that means
+            self.warnings.append(
+                scope.doc.problem(
+                    path,
+                    f"{shown(raw)} is a URL: its image is not checked against the model's limits "
+                    "(10 MB, 300 px a side, aspect 0.40-2.50, PNG/JPEG/WebP), and fal refuses one it cannot take",
+                    "download it beside the storyboard and name the file, so that it is checked before you pay",
+                )
+            )
+        return ref
 
     def _asset(self, scope: Scope, name: str, table: str) -> Asset | None:
         if name in scope.assets:

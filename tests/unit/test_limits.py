@@ -352,3 +352,20 @@ def test_check_image_refuses_a_huge_canvas_from_its_header(side: int, message: s
     with pytest.raises(AssetProblem) as info:
         check_image(_png_header(side, side), "big")
     assert info.value.message == message
+
+
+def test_a_url_asset_compiles_with_a_warning_that_it_is_not_checked(project: Path) -> None:
+    """URLs are passed through (the contract) and never fetched (the compiler reads no network)."""
+    from storyboard.compiler.compile import compile_with_context
+
+    path = write_storyboard(
+        project,
+        'version: 1\ntitle: T\nimages:\n  sky: "https://example.com/sky.png"\nshots:\n  - {id: a, prompt: "@sky"}\n',
+    )
+    plan, ctx = compile_with_context(path)
+    assert plan.shots[0].image_urls[0].value == "https://example.com/sky.png"
+    assert [w.format() for w in ctx.warnings] == [
+        "storyboard.yaml:4:8: images.sky: 'https://example.com/sky.png' is a URL: its image is not checked against "
+        "the model's limits (10 MB, 300 px a side, aspect 0.40-2.50, PNG/JPEG/WebP), and fal refuses one it cannot "
+        "take — download it beside the storyboard and name the file, so that it is checked before you pay"
+    ]
