@@ -51,3 +51,30 @@ def test_cli_md_says_a_selective_build_stitches_when_every_clip_exists() -> None
     assert "A selective build does not stitch" not in text
     assert "only when every shot is built" not in text
     assert "A selective build stitches the film when every shot of the storyboard has its clip" in text
+
+
+EXAMPLE = DOCS.parent / "examples" / "greenhouse" / "storyboard.yaml"
+
+
+def _block(text: str, after: str, fence: str) -> str:
+    start = text.index(fence, text.index(after)) + len(fence)
+    return text[start : text.index("```\n", start)]
+
+
+def test_format_md_shows_the_greenhouse_example_as_it_is() -> None:
+    """The running example, but for the file's own header comment."""
+    doc = _block((DOCS / "format.md").read_text("utf-8"), "## The running example", "```yaml\n")
+    lines = EXAMPLE.read_text("utf-8").splitlines(keepends=True)
+    body = [lines[0]] + [line for line in lines[1:] if not line.startswith("# ")]
+    assert doc == "".join(body)
+
+
+def test_format_md_shows_what_compile_prints_for_the_greenhouse() -> None:
+    """Keys, prompts and every element's reference views, as `storyboard compile` prints them today."""
+    from storyboard.compiler.compile import compile_file
+    from storyboard.views.report import plan_text
+
+    console = _block((DOCS / "format.md").read_text("utf-8"), "`storyboard compile` prints the four", "```console\n")
+    command, printed = console.split("\n", 1)
+    assert command == "$ storyboard compile examples/greenhouse/storyboard.yaml"
+    assert printed == plan_text(compile_file(EXAMPLE)).rstrip("\n") + "\n"
