@@ -258,7 +258,9 @@ class _CardMaker:
         for i, el in enumerate(shot.elements, 1):
             tag, m = f"@Element{i}", mentions.get(f"@Element{i}")
             anchor = anchors[tag] = f"shot-{shot.id}-element{i}"
-            minis = tuple(s for r in el.references if r.kind == "file" and (s := self.thumbs(r.path, r.sha256)))
+            # the frontal image sent again as the one reference view (none declared) is not a second picture
+            views = () if el.references == (el.frontal,) else el.references
+            minis = tuple(s for r in views if r.kind == "file" and (s := self.thumbs(r.path, r.sha256)))
             refs.append(
                 Thumb(
                     m.name if m else el.name,
