@@ -188,7 +188,6 @@ class _ShotCompiler(ModelRules):
         self.base_context["title"] = model.title
         self.film_transition = _transition(model.film.transition) or Transition()
         self.film_aspect = model.film.aspect_ratio or model.defaults.aspect_ratio or DEFAULT_ASPECT
-        self.warnings: list[Problem] = []
         self.default_model = self._model(model.model, ("model",))
         if model.defaults.model is not None:
             self.default_model = self._model(model.defaults.model, ("defaults", "model"))
