@@ -10,7 +10,7 @@ lengths: a line that cannot fit even the longest shot the model allows is an err
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,14 +89,19 @@ class AudioCompiler:
         self.files = AssetStore(root=root, allow_outside=allow_outside, check_images=False)
         self.renderer = Renderer()
 
-    def run(self, timings: Sequence[ShotTiming]) -> tuple[AudioPlan, ...]:
-        """Every line and effect of every shot, then the film's music cues."""
+    def run(self, timings: Sequence[ShotTiming], shot_ids: Collection[str] = ()) -> tuple[AudioPlan, ...]:
+        """Every line and effect of every shot, then the film's music cues.
+
+        ``timings`` holds the shots that compiled; ``shot_ids`` every shot id of the storyboard, so
+        a cue placed against a shot refused for its own problem adds no second message.
+        """
         self._check_character_voices()
         out: list[AudioPlan] = []
         for t in timings:
             out.extend(self._lines(t))
             out.extend(self._effects(t))
-        out.extend(self._music(timings))
+        complete = len(timings) >= len(shot_ids)
+        out.extend(self._music(timings, set(shot_ids), complete))
         return tuple(out)
 
     # -- names ---------------------------------------------------------------------------
@@ -283,7 +288,7 @@ class AudioCompiler:
         return out
 
     # -- music ---------------------------------------------------------------------------
-    def _music(self, timings: Sequence[ShotTiming]) -> list[AudioPlan]:
+    def _music(self, timings: Sequence[ShotTiming], shot_ids: set[str], complete: bool) -> list[AudioPlan]:
         starts = nominal_starts(timings)
         if not timings:
             return []
@@ -300,6 +305,8 @@ class AudioCompiler:
                     return length
                 if isinstance(value, str):
                     i = index.get(value)
+                    if i is None and value in shot_ids:
+                        return None  # the shot was refused for its own problem, reported where it is
                     if i is None:
                         self.problems.append(
                             self.doc.problem(
@@ -311,8 +318,8 @@ class AudioCompiler:
                 return min(float(value), length)
 
             start, stop = at(cue.start, False, "start"), at(cue.end, True, "end")
-            if start is None or stop is None:
-                continue
+            if start is None or stop is None or not complete:
+                continue  # without every shot the film's times are not known
             if stop - start < 0.5:
                 self.problems.append(
                     self.doc.problem(

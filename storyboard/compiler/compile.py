@@ -217,7 +217,7 @@ class _ShotCompiler(ModelRules):
             for f in transition_problems(self._film_shots(drafts)):
                 self.problems.append(self.doc.problem(f.where, f.message, f.hint))
         audio = AudioCompiler(self.doc, self.sb, self.resolved, self.root, self.problems, self.allow_outside).run(
-            [self._timing(d) for d in drafts]
+            [self._timing(d) for d in drafts], self.ids
         )
         if order is None and not self.problems:
             cycle = continuity_cycle([(up, s) for s, ups in deps.items() for up in ups], ids) or []

@@ -16,6 +16,13 @@ from storyboard.compiler.compile import compile_file
 from storyboard.errors import InputError
 
 
+def messages(path: Path) -> list[str]:
+    """The problems of compiling ``path``, each as its message alone."""
+    with pytest.raises(InputError) as info:
+        compile_file(path)
+    return [p.message for p in info.value.problems]
+
+
 def lines(path: Path) -> list[str]:
     """The problems of compiling ``path``, each as the line the CLI prints."""
     with pytest.raises(InputError) as info:
@@ -88,3 +95,43 @@ def test_an_extends_into_a_library_that_did_load_is_still_checked(project: Path)
         "storyboard.yaml:3:38: imports.gone: library 'lib/none.yaml' not found",
         "storyboard.yaml:5:16: characters.a.extends: 'a' extends unknown 'cast.ferrymann' — did you mean 'cast.ferryman'?",
     ]
+
+
+def test_music_placed_against_a_shot_refused_for_its_prompt_adds_no_second_message(project: Path) -> None:
+    """The shot's own problem is the root; `film.music` naming that shot is not "unknown"."""
+    long = "x" * 2600
+    found = messages(
+        write_storyboard(
+            project,
+            f"""\
+            version: 1
+            title: T
+            film:
+              music:
+                - {{prompt: soft piano, start: b, end: b}}
+            shots:
+              - {{id: a, prompt: A quiet shore.}}
+              - {{id: b, prompt: "{long}"}}
+            """,
+        )
+    )
+    assert len(found) == 1, found
+    assert "shot 'b': the prompt is 2,600 characters" in found[0]
+
+
+def test_music_against_a_shot_that_does_not_exist_is_still_an_error(project: Path) -> None:
+    found = messages(
+        write_storyboard(
+            project,
+            """\
+            version: 1
+            title: T
+            film:
+              music:
+                - {prompt: soft piano, start: c}
+            shots:
+              - {id: a, prompt: A quiet shore.}
+            """,
+        )
+    )
+    assert found == ["unknown shot 'c'"], found
