@@ -322,8 +322,10 @@ def test_validate_says_what_a_shots_model_drops_and_adds(project: Path) -> None:
     assert "has no aspect ratio: the start image's is used" in result.stderr
     assert "adds an end frame (`end:`)" in result.stderr
     data = json.loads(run_cli("validate", "storyboard.yaml", "--json", cwd=project).stdout)
-    [warning] = data["warnings"]
-    assert warning["line"] == 14 and warning["path"] == "shots[1].model"
+    # the model's warning, and the frame's: the start image is 1:1, so the clip is, in a 16:9 film
+    model_warning, frame_warning = data["warnings"]
+    assert model_warning["line"] == 14 and model_warning["path"] == "shots[1].model"
+    assert frame_warning["path"] == "shots[1]" and "is 1:1 but the film is 16:9" in frame_warning["message"]
 
 
 def test_defaults_style_does_not_reach_a_model_without_images(project: Path) -> None:
