@@ -137,7 +137,7 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
                              force=frozenset(a.id for a in plan.audio) if options.force else frozenset(),
                              only=options.only, on_event=on_event, cancel=executor.cancel)  # fmt: skip
         sounds.check_backend()
-        backend.prepare(plan, executor.selected(), cache.state_dir)
+        backend.prepare(plan, [s for s in executor.selected() if s.card is None], cache.state_dir)  # cards: made here
         try:
             sounds.run()  # first: speech is cheap next to video, and its real length is known before the shots
             executor.run()

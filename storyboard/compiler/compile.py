@@ -14,6 +14,7 @@ from typing import Any
 from storyboard.compiler.assets import AssetStore, frame_ref
 from storyboard.compiler.audio import AudioCompiler, ShotTiming
 from storyboard.compiler.capabilities import models_with
+from storyboard.compiler.cards import CARD_MODEL, CardCompiler
 from storyboard.compiler.load import Document, load_document
 from storyboard.compiler.models import ModelInfo, Registry, packaged_registry, registry_for
 from storyboard.compiler.render import PromptError, Renderer
@@ -177,6 +178,7 @@ class _ShotCompiler(ModelRules):
             else:
                 self.ids[shot.id] = i
         self.renderer = Renderer()
+        self.cards = CardCompiler(doc, resolved, root, problems, allow_outside)
         namespaces = set(resolved.scope.imports)
         self.mapper = TagMapper(resolved.visible, namespaces, set(self.ids))
         self.defaults = model.defaults
@@ -275,6 +277,9 @@ class _ShotCompiler(ModelRules):
         for sid in order:
             d = by_id[sid]
             ups = {u: keys[u] for u in d.depends}
+            if d.card is not None:
+                keys[sid] = shot_key(d.model.endpoint, d.card.request(d.duration, lambda a: a.canonical({})), {})
+                continue
             canonical = build_request(
                 d.model.shape,
                 prompt=d.mapped_prompt,
@@ -319,6 +324,7 @@ class _ShotCompiler(ModelRules):
                 price_per_second=d.model.price(d.audio),
                 price_source=d.model.price_source,
                 model_label=d.model.title,
+                card=d.card,
             )
             for d in drafts
         )
@@ -345,7 +351,29 @@ class _ShotCompiler(ModelRules):
             return self.registry.find(DEFAULT_EDIT_MODEL) or self.default_model
         return self.default_model
 
+    def _card_draft(self, i: int, shot: Shot) -> _Draft | None:
+        """A card: made locally, so no model, prompt, references or price."""
+        duration = shot.duration or self.defaults.duration or DEFAULT_DURATION
+        aspect = shot.aspect_ratio or self.defaults.aspect_ratio or DEFAULT_ASPECT
+        transition = (_transition(shot.transition) or self.film_transition) if i else Transition()
+        fields = {
+            "id": shot.id,
+            "duration": duration,
+            "aspect_ratio": aspect,
+            "style": None,
+            "start": None,
+            "end": None,
+        }
+        context = {**self.base_context, **fields, "shot": fields}
+        card = self.cards.compile(i, shot, duration, aspect, context)
+        if card is None:
+            return None
+        return _Draft(shot, i, CARD_MODEL, card.text, (), (), duration, aspect, (), None, None, transition, (),
+                      card.text, card=card)  # fmt: skip
+
     def _draft(self, i: int, shot: Shot) -> _Draft | None:
+        if shot.card is not None:
+            return self._card_draft(i, shot)
         where = ("shots", i)
         before = len(self.problems)
         model = self._pick_model(shot, where)

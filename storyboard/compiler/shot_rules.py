@@ -18,7 +18,7 @@ from storyboard.compiler.resolve import Asset, Resolved
 from storyboard.compiler.spec import Defaults, Shot
 from storyboard.compiler.tags import Mapped
 from storyboard.errors import Problem
-from storyboard.plan import AssetRef, ElementRef, Mention, PromptPart, Transition
+from storyboard.plan import AssetRef, CardPlan, ElementRef, Mention, PromptPart, Transition
 from storyboard.util import did_you_mean
 
 DEFAULT_DURATION = 5
@@ -45,6 +45,7 @@ class _Draft:
     audio: bool | None = None
     parts: tuple[PromptPart, ...] = ()
     video: AssetRef | None = None
+    card: CardPlan | None = None  # a title or credit card (made locally, no model)
 
 
 class ModelRules:
