@@ -15,6 +15,7 @@ from storyboard.compiler.assets import AssetStore, frame_ref
 from storyboard.compiler.audio import AudioCompiler, ShotTiming
 from storyboard.compiler.capabilities import models_with
 from storyboard.compiler.cards import CARD_MODEL, CardCompiler
+from storyboard.compiler.fit import shortest_fitting
 from storyboard.compiler.load import Document, load_document
 from storyboard.compiler.models import ModelInfo, Registry, packaged_registry, registry_for
 from storyboard.compiler.render import PromptError, Renderer
@@ -179,6 +180,7 @@ class _ShotCompiler(ModelRules):
                 self.ids[shot.id] = i
         self.renderer = Renderer()
         self.cards = CardCompiler(doc, resolved, root, problems, allow_outside)
+        self.audio = AudioCompiler(doc, model, resolved, root, problems, allow_outside, self.warnings)
         namespaces = set(resolved.scope.imports)
         self.mapper = TagMapper(resolved.visible, namespaces, set(self.ids))
         self.defaults = model.defaults
@@ -213,9 +215,7 @@ class _ShotCompiler(ModelRules):
             self._follow_upstream(drafts, order)  # an edit's length is its source's: before transitions
         if not self.problems:
             self._check_transitions(drafts)
-        audio = AudioCompiler(self.doc, self.sb, self.resolved, self.root, self.problems, self.allow_outside).run(
-            [self._timing(d) for d in drafts]
-        )
+        audio = self.audio.run([self._timing(d) for d in drafts])
         if order is None and not self.problems:
             cycle = continuity_cycle([(up, s) for s, ups in deps.items() for up in ups], ids) or []
             first = self.ids[cycle[0]]
@@ -246,7 +246,15 @@ class _ShotCompiler(ModelRules):
         fields = {"id": d.shot.id, "duration": d.duration, "aspect_ratio": d.aspect, "style": d.style,
                   "start": d.shot.start}  # fmt: skip
         context = {**self.base_context, **fields, "shot": fields}
-        return ShotTiming(d.shot, d.index, d.duration, d.model.durations[-1], d.transition, context)
+        return ShotTiming(d.shot, d.index, d.duration, d.model.durations[-1], d.transition, context, d.model.durations)
+
+    def _auto_duration(self, shot: Shot, where: tuple[str | int, ...], durations: tuple[int, ...]) -> int:
+        """``duration: auto``: the shortest duration offered that holds the lines, by the estimate."""
+        longest = max(durations)
+        fields = {"id": shot.id, "duration": longest, "aspect_ratio": shot.aspect_ratio, "style": None,
+                  "start": shot.start, "end": shot.end}  # fmt: skip
+        needed = self.audio.estimate(shot, {**self.base_context, **fields, "shot": fields})
+        return shortest_fitting(durations, needed) or longest  # too long for any: the fit warning says so
 
     def _check_transitions(self, drafts: list[_Draft]) -> None:
         """A transition must fit in the shots it joins (a crossfade eats d of each, a fade d/2)."""
@@ -353,7 +361,10 @@ class _ShotCompiler(ModelRules):
 
     def _card_draft(self, i: int, shot: Shot) -> _Draft | None:
         """A card: made locally, so no model, prompt, references or price."""
-        duration = shot.duration or self.defaults.duration or DEFAULT_DURATION
+        if shot.duration == "auto":
+            duration = self._auto_duration(shot, ("shots", i), CARD_MODEL.durations)
+        else:
+            duration = shot.duration or self.defaults.duration or DEFAULT_DURATION
         aspect = shot.aspect_ratio or self.defaults.aspect_ratio or DEFAULT_ASPECT
         transition = (_transition(shot.transition) or self.film_transition) if i else Transition()
         fields = {

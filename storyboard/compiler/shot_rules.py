@@ -159,7 +159,13 @@ class ModelRules:
                     "remove `duration:`",
                 )
             return DEFAULT_DURATION  # replaced by the source's once every shot is drafted
+        if shot.duration == "auto":
+            return self._auto_duration(shot, where, model.durations)
         return shot.duration or self.defaults.duration or DEFAULT_DURATION
+
+    def _auto_duration(self, shot: Shot, where: tuple[str | int, ...], durations: tuple[int, ...]) -> int:
+        """The shortest duration offered that holds the shot's lines (the compiler knows the voices)."""
+        raise NotImplementedError
 
     def _check_mapped(
         self,

@@ -122,7 +122,10 @@ class Shot(_Model):
     )
     audio: bool | None = Field(default=None, description="native audio (generate_audio) on models that make it")
     style: QualName | None = Field(None, description="a style name; null for no style")
-    duration: Duration | None = None
+    duration: Duration | Literal["auto"] | None = Field(
+        default=None,
+        description="seconds, or `auto`: the shortest duration the model allows that holds the shot's lines",
+    )
     aspect_ratio: AspectRatio | None = None
     transition: TransitionField | None = Field(None, description="how the film passes into this shot")
     model: ModelName | None = Field(None, description="another model for this shot")

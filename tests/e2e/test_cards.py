@@ -78,9 +78,34 @@ def test_a_film_opens_on_its_title_card(project: Path) -> None:
 
 
 def test_a_card_with_an_unknown_font_exits_2_with_its_line(project: Path) -> None:
-    sb = write_storyboard(project, FILM.replace('      size: 96\n', "      size: 96\n      font: fonts/Title.ttf\n"))
+    sb = write_storyboard(project, FILM.replace("      size: 96\n", "      size: 96\n      font: fonts/Title.ttf\n"))
     done = run_cli("build", str(sb), cwd=project)
     assert done.returncode == 2
     assert "storyboard.yaml:11:13: shots[0].card.font: asset file 'fonts/Title.ttf' not found" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (project / "build").exists()
+
+
+def test_a_card_in_a_paid_build_is_never_sent(project: Path, fake_fal) -> None:
+    """On fal a card is still drawn here: one submission (the shot), no upload of the card's font or picture."""
+    (project / "fonts").mkdir()
+    from storyboard.media.card import default_font_bytes
+
+    (project / "fonts" / "Title.otf").write_bytes(default_font_bytes())
+    sb = write_storyboard(
+        project,
+        FILM.replace("      size: 96\n", "      size: 96\n      font: fonts/Title.otf\n").replace(
+            '"#204060"', "assets/blue.png"
+        ),
+    )
+    env = {**fake_fal.client_env("fal-cards-key-5e1a"), "STORYBOARD_FAL_POLL": "0.05"}
+    done = run_cli("build", str(sb), "--backend", "fal", env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    [shot] = fake_fal.submissions
+    assert shot.body["prompt"] == "A ball rolls." and "storyboard/card" not in shot.endpoint
+    assert not fake_fal.uploads  # the shot has no images; the card's files never leave the machine
+    film = project / "build" / "film.mp4"
+    with av.open(str(film)) as c:
+        video = c.streams.video[0]
+        seconds = float(c.duration / av.time_base)
+    assert abs(seconds - 7.0) < 0.1 and video.width > 0  # the card and Kling's clip in one film

@@ -89,11 +89,24 @@ def test_a_font_file_and_a_picture_enter_the_key_by_their_bytes(project: Path) -
             "'assets/blue.png' is not a font file Pillow can read (unknown file format)",
         ),
         ('{text: Hi, background: "#12"}', 8, "shots[0].card.background", "'#12' is not a colour"),
-        ("{text: Hi, background: nowhere.png}", 8, "shots[0].card.background",
-         "asset file 'nowhere.png' not found (the card's background)"),  # fmt: skip
-        ("{text: Hi, fade_in: 3, fade_out: 2}", 8, "shots[0].card",
-         "shot 'title': the text fades in over 3 s and out over 2 s, longer than the card's 4 s"),  # fmt: skip
-        ("{text: Hi, size: 4}", 8, "shots[0].card.size", "4 is out of range: input should be greater than or equal to 8"),
+        (
+            "{text: Hi, background: nowhere.png}",
+            8,
+            "shots[0].card.background",
+            "asset file 'nowhere.png' not found (the card's background)",
+        ),  # fmt: skip
+        (
+            "{text: Hi, fade_in: 3, fade_out: 2}",
+            8,
+            "shots[0].card",
+            "shot 'title': the text fades in over 3 s and out over 2 s, longer than the card's 4 s",
+        ),  # fmt: skip
+        (
+            "{text: Hi, size: 4}",
+            8,
+            "shots[0].card.size",
+            "4 is out of range: input should be greater than or equal to 8",
+        ),
         ("{text: Hi, colour: red}", 8, "shots[0].card.colour", "unknown field 'colour'"),
     ],
 )
