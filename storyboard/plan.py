@@ -258,6 +258,7 @@ class FilmPlan:
     loudness: float = -14.0  # integrated loudness target of the mix, LUFS
     true_peak: float = -1.0  # true-peak ceiling, dBTP
     subtitles: bool = True  # SRT and WebVTT beside the film, a subtitle track in it
+    burn_subtitles: bool = False  # the lines drawn into the picture too (re-encodes it)
 
 
 @dataclass(frozen=True, slots=True)

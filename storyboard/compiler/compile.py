@@ -346,7 +346,8 @@ class _ShotCompiler(ModelRules):
                 self.film_transition,
                 loudness=self.sb.film.loudness.target,
                 true_peak=self.sb.film.loudness.true_peak,
-                subtitles=self.sb.film.subtitles,
+                subtitles=self.sb.film.subtitles is not False,
+                burn_subtitles=not isinstance(self.sb.film.subtitles, bool) and self.sb.film.subtitles.burn_in,
             ),
             audio=audio,
         )

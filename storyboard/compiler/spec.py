@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from storyboard.compiler.spec_audio import Effect, Line, Loudness, MusicCue, Voice, VoiceField
+from storyboard.compiler.spec_audio import Effect, Line, Loudness, MusicCue, Subtitles, Voice, VoiceField
 from storyboard.compiler.spec_card import Card
 
 IDENT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -171,7 +171,11 @@ class Film(_Model):
     transition: TransitionField = "cut"
     music: tuple[MusicCue, ...] = Field(default=(), description="music cues, placed against shots or times")
     loudness: Loudness = Field(default_factory=Loudness)
-    subtitles: bool = Field(default=True, description="write SRT and WebVTT beside the film and a subtitle track in it")
+    subtitles: bool | Subtitles = Field(
+        default=True,
+        description="write SRT and WebVTT beside the film and a subtitle track in it; "
+        "`{burn_in: true}` also draws the lines into the picture",
+    )
 
 
 class _Assets(_Model):
