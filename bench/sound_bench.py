@@ -58,6 +58,7 @@ def make_lines(folder: Path, count: int) -> list[Path]:
     from storyboard.backends.preview_audio import generate_audio
     from storyboard.plan import AudioPlan, VoicePlan
 
+    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
         text = SENTENCES[i % len(SENTENCES)]

@@ -68,7 +68,7 @@ def build_graph(plan: Plan) -> nx.DiGraph[str]:
     g.add_node("film", kind="film", label=plan.film.output)
     for shot in plan.shots:
         sid = f"shot:{shot.id}"
-        g.add_node(sid, kind="shot", label=shot.id, key=shot.key, duration=shot.duration)
+        g.add_node(sid, kind="shot", label=shot.id, key=shot.key, duration=shot.duration, card=shot.card is not None)
         for ref in shot.assets():
             role = "end" if ref == shot.end else "input"
             if ref.kind == "clip":
@@ -97,7 +97,7 @@ def build_graph(plan: Plan) -> nx.DiGraph[str]:
 def _node_label(g: nx.DiGraph[str], node: str) -> str:
     data = g.nodes[node]
     if data["kind"] == "shot":
-        return f"{data['label']} ({data['duration']} s)"
+        return f"{data['label']} ({'card, ' if data.get('card') else ''}{data['duration']} s)"
     if data["kind"] == "audio":
         return f"{data['label']} ({data['sound']})"
     return str(data["label"])
@@ -129,14 +129,14 @@ def render_graph(plan: Plan, fmt: str) -> str:
     if fmt == "text":
         lines = [f"film {plan.film.output} ← " + ", ".join([s.id for s in plan.shots] + [a.id for a in plan.audio])]
         for s in plan.shots:
-            lines.append(f"shot {s.id} ({s.duration} s)")
+            lines.append(f"{'card' if s.card is not None else 'shot'} {s.id} ({s.duration} s)")
             for ref in s.assets():
                 prefix = {
                     "last_frame": "last frame of",
                     "first_frame": "first frame of",
                     "clip": "edit of the clip of",
                     "url": "url",
-                }.get(ref.kind, "upload")
+                }.get(ref.kind, "file" if s.card is not None else "upload")
                 if ref == s.end:
                     prefix = "end frame: " + prefix
                 shown = ref.value if ref.kind in ("last_frame", "first_frame", "clip") else ref.display

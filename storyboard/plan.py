@@ -168,6 +168,50 @@ class Transition:
     duration: float = 0.0  # seconds; 0 for a cut
 
 
+CARD_ENDPOINT = "storyboard/card"  # a card is made locally: this names it in keys, listings and the board
+CARD_FPS = 24
+CARD_TIMESCALE = 12288  # the preview's MP4 time scale: cards and preview clips join by stream copy
+CARD_SIZES: dict[str, tuple[int, int]] = {"16:9": (1280, 720), "9:16": (720, 1280), "1:1": (960, 960)}
+CARD_VERSION = 1  # bumped when the card renderer draws the same card differently
+
+
+@dataclass(frozen=True, slots=True)
+class CardPlan:
+    """A title or credit card: text over a colour or a picture, rendered locally, never sent anywhere."""
+
+    text: str  # rendered by jinja; "\n" breaks a line
+    font: AssetRef | None  # a font file, or None for the bundled default (Aileron Regular, from Pillow)
+    font_sha256: str  # the font's bytes as they enter the key (the default font's too)
+    size: int  # pixels
+    color: str  # "#rrggbb"
+    background: str  # "#rrggbb" (the colour behind an image is unused but kept)
+    image: AssetRef | None  # a picture behind the text
+    position: str  # "center" | "top" | "bottom"
+    fade_in: float
+    fade_out: float
+    width: int
+    height: int
+    fps: int = CARD_FPS
+
+    def request(self, duration: int, url_of: Callable[[AssetRef], str]) -> dict[str, Any]:
+        """What the card is made of, in the shape of a request (``url_of`` shows or keys its files)."""
+        return {
+            "card": CARD_VERSION,
+            "text": self.text,
+            "font": url_of(self.font) if self.font is not None else f"default:sha256:{self.font_sha256}",
+            "size": self.size,
+            "color": self.color.lower(),
+            "background": url_of(self.image) if self.image is not None else self.background.lower(),
+            "position": self.position,
+            "fade_in": self.fade_in,
+            "fade_out": self.fade_out,
+            "width": self.width,
+            "height": self.height,
+            "fps": self.fps,
+            "duration": duration,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class SourceLocation:
     """Where something was written."""
@@ -209,9 +253,12 @@ class ShotPlan:
     price_per_second: float | None = None  # the model's price, with the audio surcharge when audio is on
     price_source: str = ""
     model_label: str = ""  # how messages and the board name the model
+    card: CardPlan | None = None  # a title or credit card, made locally (no prompt, no model)
 
     def assets(self) -> tuple[AssetRef, ...]:
         """Every input of the request, in request order (source clip, frames, images, then elements)."""
+        if self.card is not None:
+            return tuple(a for a in (self.card.image, self.card.font) if a is not None)
         out: list[AssetRef] = []
         if self.video is not None:
             out.append(self.video)
@@ -227,6 +274,8 @@ class ShotPlan:
 
     def request(self, url_of: Callable[[AssetRef], str]) -> dict[str, Any]:
         """The request body for the endpoint, with each asset turned into a URL by ``url_of``."""
+        if self.card is not None:
+            return self.card.request(self.duration, url_of)
         return build_request(
             self.shape,
             prompt=self.prompt,
@@ -256,6 +305,7 @@ class ShotPlan:
             "duration": self.duration,
             "aspect_ratio": self.aspect_ratio,
             **({"audio": self.audio} if self.audio is not None else {}),
+            **({"card": self.card.request(self.duration, lambda a: a.display)} if self.card is not None else {}),
             "assets": assets,
             "upstream": {u: upstream_keys.get(u, "") for u in self.depends_on},
         }
@@ -274,6 +324,7 @@ class FilmPlan:
     loudness: float = -14.0  # integrated loudness target of the mix, LUFS
     true_peak: float = -1.0  # true-peak ceiling, dBTP
     subtitles: bool = True  # SRT and WebVTT beside the film, a subtitle track in it
+    burn_subtitles: bool = False  # the lines drawn into the picture too (re-encodes it)
     aspect_ratio: str = "16:9"  # the film's frame; a clip in another ratio is fitted inside it and padded
 
     @property

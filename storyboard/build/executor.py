@@ -259,14 +259,22 @@ class Executor:
             scratch=self.cache.scratch_dir,
         )
         try:
-            self.backend.generate(job)
+            if shot.card is not None:  # made here, never by the backend: nothing is sent or paid
+                from storyboard.build.card import card_picture
+                from storyboard.media.card import write_card
+
+                job.progress(Progress(shot.id, "drawing the card", state="running"))
+                write_card(card_picture(shot, local), tmp, scratch=self.cache.scratch_dir)
+            else:
+                self.backend.generate(job)
             if self.cancel.is_set():
                 raise BackendError("cancelled")
             info = probe(tmp)
             if abs(info.duration - shot.duration) > max(DURATION_TOLERANCE, 0.1 * shot.duration):
                 raise MediaError(f"the clip lasts {info.duration:.2f} s, not the {shot.duration} s requested")
             self.cache.store(shot.key, tmp, shot_id=shot.id, duration=info.duration)
-            self.backend.committed(job)
+            if shot.card is None:
+                self.backend.committed(job)
         finally:
             tmp.unlink(missing_ok=True)
         return self.cache.clip_path(shot.key)

@@ -25,6 +25,7 @@ from storyboard.build import outputs
 from storyboard.build.audio import SoundResult, SoundRunner
 from storyboard.build.cache import Cache, hold_lock, place_file, release_lock, remove_tree
 from storyboard.build.executor import EventSink, ExecuteOptions, Executor, ShotResult
+from storyboard.build.fit import measured_fit_warnings
 from storyboard.build.outputs import ShotStatus
 from storyboard.build.setup import check_folder, check_outputs, refuse_file_on_path, sweep_build_folder
 from storyboard.errors import SetupError, UsageError, redact, relpath
@@ -137,9 +138,10 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
                              force=frozenset(a.id for a in plan.audio) if options.force else frozenset(),
                              only=options.only, on_event=on_event, cancel=executor.cancel)  # fmt: skip
         sounds.check_backend()
-        backend.prepare(plan, executor.selected(), cache.state_dir)
+        backend.prepare(plan, [s for s in executor.selected() if s.card is None], cache.state_dir)  # cards: made here
         try:
             sounds.run()  # first: speech is cheap next to video, and its real length is known before the shots
+            fit_warnings = measured_fit_warnings(plan, cache)  # the real speech against each shot's length
             executor.run()
         finally:  # interrupted or not, what finished is recorded
             results = [executor.results[s.id] for s in plan.shots if s.id in executor.results]
@@ -163,7 +165,7 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
             from storyboard.media.timeline import write_timeline
 
             write_timeline(plan, build_dir, film, audio_tracks=audio_tracks(placed, build_dir) if placed else None)
-        warnings = list(cache.warnings) + list(getattr(backend, "warnings", []))
+        warnings = fit_warnings + list(cache.warnings) + list(getattr(backend, "warnings", []))
         return BuildOutcome(
             results,
             film,

@@ -148,7 +148,9 @@ def sound_key(plan: Plan, build_dir: Path, placed: list[Placed]) -> str:
         (p.audio.to_json(), p.record.sha256 if p.record else (p.audio.file.sha256 if p.audio.file else None))
         for p in placed
     ]
-    settings = [plan.film.loudness, plan.film.true_peak, plan.film.subtitles, SOUND_VERSION]
+    settings: list[object] = [plan.film.loudness, plan.film.true_peak, plan.film.subtitles, SOUND_VERSION]
+    if plan.film.burn_subtitles:  # a film made before burn-in existed keeps its key
+        settings.append("burn-in")
     return hashlib.sha256(json.dumps([picture, parts, settings], sort_keys=True).encode()).hexdigest()
 
 
@@ -219,6 +221,15 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> Sound
             true_peak=plan.film.true_peak, stems=stem_paths(film), workdir=cache.base / "mix",
             subtitles=subs[0] if subs else None,
         )  # fmt: skip
+        if plan.film.burn_subtitles and subs:
+            from storyboard.media.burn import burn_subtitles
+
+            burned = film.with_name(f".{film.name}.{os.getpid()}.burn.tmp.mp4")
+            try:
+                burn_subtitles(tmp, subs[0], burned, workdir=cache.base / "burn")
+                os.replace(burned, tmp)
+            finally:
+                burned.unlink(missing_ok=True)
         make_readable(tmp)
         os.replace(tmp, film)
     finally:
@@ -228,6 +239,10 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> Sound
         "key": key, "size": film.stat().st_size, "sha256": sha256_file(film),
         "loudness": report.loudness, "true_peak": report.true_peak, "before_master": report.measured_before,
     })  # fmt: skip
+    burn_note = "; subtitles burned into the picture" if plan.film.burn_subtitles and subs else ""
     return SoundOutcome(
-        f"sound mixed at {report.loudness:.1f} LUFS, true peak {report.true_peak:.1f} dBTP", placed, report, subs
+        f"sound mixed at {report.loudness:.1f} LUFS, true peak {report.true_peak:.1f} dBTP{burn_note}",
+        placed,
+        report,
+        subs,
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from storyboard.compiler.assets import AssetProblem, AssetStore
 from storyboard.compiler.audio_models import MUSIC_ENDPOINT, SFX_ENDPOINT, TTS_ENDPOINT, fastest_speech_seconds
+from storyboard.compiler.fit import SpokenLine, fit_message, lines_end, speech_seconds
 from storyboard.compiler.load import Document
 from storyboard.compiler.render import PromptError, Renderer
 from storyboard.compiler.resolve import Resolved, Scope
@@ -41,6 +42,7 @@ class ShotTiming:
     max_duration: int  # the longest duration the shot's model offers
     transition: Transition
     context: dict[str, Any]  # the jinja variables of its prompt
+    durations: tuple[int, ...] = ()  # every duration the shot's model offers (for the fit warning's advice)
 
 
 def nominal_starts(timings: Sequence[ShotTiming]) -> list[float]:
@@ -83,9 +85,11 @@ class AudioCompiler:
         root: Path,
         problems: list[Problem],
         allow_outside: bool = False,
+        warnings: list[Problem] | None = None,
     ):
         self.doc, self.sb, self.resolved = doc, model, resolved
         self.problems = problems
+        self.warnings = warnings if warnings is not None else []
         self.files = AssetStore(root=root, allow_outside=allow_outside, check_images=False)
         self.renderer = Renderer()
 
@@ -153,7 +157,7 @@ class AudioCompiler:
             return (element.voice, voice) if voice is not None else None
         return self._character_voice(scope, element.extends, depth + 1) if element.extends else None
 
-    def _speaker(self, speaker: str, where: tuple[str | int, ...]) -> VoicePlan | None:
+    def _speaker(self, speaker: str, where: tuple[str | int, ...], *, quiet: bool = False) -> VoicePlan | None:
         scope = self.resolved.scope
         voice = self._voice_in(scope, speaker)
         if voice is not None:
@@ -163,6 +167,8 @@ class AudioCompiler:
             found = self._character_voice(scope, speaker)
             if found is not None:
                 return _voice_plan(found[0], found[1])
+            if quiet:
+                return None
             self.problems.append(
                 self.doc.problem(
                     where,
@@ -170,6 +176,8 @@ class AudioCompiler:
                     "give it `voice:` (a voice name or a voice) or let a voice speak the line instead",
                 )
             )
+            return None
+        if quiet:
             return None
         speakers = self._voice_names(scope) + [n for n, a in self.resolved.visible.items() if a.kind == "character"]
         self.problems.append(
@@ -233,7 +241,38 @@ class AudioCompiler:
                 location=self._location(where),
             )  # fmt: skip
             out.append(_keyed(plan))
+        self._check_fit(t, out)
         return out
+
+    def estimate(self, shot: Shot, context: dict[str, Any]) -> float:
+        """Seconds into ``shot`` at which its lines end, by the estimate (for ``duration: auto``).
+
+        Quiet: a line that cannot be estimated yet (an unknown speaker, a template error) counts
+        as nothing here, and is reported with its file:line when the lines are compiled.
+        """
+        spoken = []
+        for line in shot.lines:
+            voice = self._speaker(line.speaker, (), quiet=True)
+            try:
+                text = " ".join(self.renderer.render(line.text, context).split())
+            except PromptError:
+                continue
+            if voice is not None and text:
+                spoken.append(SpokenLine(line.offset, speech_seconds(text, voice.rate)))
+        return lines_end(spoken)
+
+    def _check_fit(self, t: ShotTiming, lines: list[AudioPlan]) -> None:
+        """A warning when the shot's lines, by the estimate, end after the shot does."""
+        spoken = [SpokenLine(a.offset, speech_seconds(a.text, a.voice.rate if a.voice else 165)) for a in lines]
+        needed = lines_end(spoken)
+        if not spoken or needed <= t.duration:
+            return
+        message, hint = fit_message(
+            t.shot.id, len(spoken), needed, t.duration, t.durations or (t.max_duration,),
+            offsets=any(line.offset for line in spoken),
+        )  # fmt: skip
+        field = "duration" if "duration" in t.shot.model_fields_set else "lines"
+        self.warnings.append(self.doc.problem(("shots", t.index, field), message, hint))
 
     def _file(self, raw: str, where: tuple[str | int, ...]) -> AssetRef | None:
         if raw.startswith(("http://", "https://")):

@@ -14,7 +14,9 @@ from typing import Any
 from storyboard.compiler.assets import AssetStore, frame_ref
 from storyboard.compiler.audio import AudioCompiler, ShotTiming
 from storyboard.compiler.capabilities import models_with
+from storyboard.compiler.cards import CARD_MODEL, CardCompiler
 from storyboard.compiler.film import FilmShot, frame_warnings, transition_problems
+from storyboard.compiler.fit import shortest_fitting
 from storyboard.compiler.load import Document, load_document
 from storyboard.compiler.models import ModelInfo, Registry, packaged_registry, registry_for
 from storyboard.compiler.render import PromptError, Renderer
@@ -180,6 +182,8 @@ class _ShotCompiler(ModelRules):
             else:
                 self.ids[shot.id] = i
         self.renderer = Renderer()
+        self.cards = CardCompiler(doc, resolved, root, problems, allow_outside)
+        self.audio = AudioCompiler(doc, model, resolved, root, problems, allow_outside, self.warnings)
         namespaces = set(resolved.scope.imports)
         self.mapper = TagMapper(resolved.visible, namespaces, set(self.ids))
         self.defaults = model.defaults
@@ -216,9 +220,7 @@ class _ShotCompiler(ModelRules):
         if not self.problems:
             for f in transition_problems(self._film_shots(drafts)):
                 self.problems.append(self.doc.problem(f.where, f.message, f.hint))
-        audio = AudioCompiler(self.doc, self.sb, self.resolved, self.root, self.problems, self.allow_outside).run(
-            [self._timing(d) for d in drafts], self.ids
-        )
+        audio = self.audio.run([self._timing(d) for d in drafts], self.ids)
         if order is None and not self.problems:
             cycle = continuity_cycle([(up, s) for s, ups in deps.items() for up in ups], ids) or []
             first = self.ids[cycle[0]]
@@ -251,7 +253,15 @@ class _ShotCompiler(ModelRules):
         fields = {"id": d.shot.id, "duration": d.duration, "aspect_ratio": d.aspect, "style": d.style,
                   "start": d.shot.start}  # fmt: skip
         context = {**self.base_context, **fields, "shot": fields}
-        return ShotTiming(d.shot, d.index, d.duration, d.model.durations[-1], d.transition, context)
+        return ShotTiming(d.shot, d.index, d.duration, d.model.durations[-1], d.transition, context, d.model.durations)
+
+    def _auto_duration(self, shot: Shot, where: tuple[str | int, ...], durations: tuple[int, ...]) -> int:
+        """``duration: auto``: the shortest duration offered that holds the lines, by the estimate."""
+        longest = max(durations)
+        fields = {"id": shot.id, "duration": longest, "aspect_ratio": shot.aspect_ratio, "style": None,
+                  "start": shot.start, "end": shot.end}  # fmt: skip
+        needed = self.audio.estimate(shot, {**self.base_context, **fields, "shot": fields})
+        return shortest_fitting(durations, needed) or longest  # too long for any: the fit warning says so
 
     def _film_shots(self, drafts: list[_Draft]) -> list[FilmShot]:
         return [
@@ -265,6 +275,9 @@ class _ShotCompiler(ModelRules):
         for sid in order:
             d = by_id[sid]
             ups = {u: keys[u] for u in d.depends}
+            if d.card is not None:
+                keys[sid] = shot_key(d.model.endpoint, d.card.request(d.duration, lambda a: a.canonical({})), {})
+                continue
             canonical = build_request(
                 d.model.shape,
                 prompt=d.mapped_prompt,
@@ -310,6 +323,7 @@ class _ShotCompiler(ModelRules):
                 price_source=d.model.price_source,
                 model_label=d.model.title,
                 image_limits=d.model.images,
+                card=d.card,
             )
             for d in drafts
         )
@@ -323,7 +337,8 @@ class _ShotCompiler(ModelRules):
                 self.film_transition,
                 loudness=self.sb.film.loudness.target,
                 true_peak=self.sb.film.loudness.true_peak,
-                subtitles=self.sb.film.subtitles,
+                subtitles=self.sb.film.subtitles is not False,
+                burn_subtitles=not isinstance(self.sb.film.subtitles, bool) and self.sb.film.subtitles.burn_in,
                 aspect_ratio=self.film_aspect,
             ),
             audio=audio,
@@ -337,7 +352,32 @@ class _ShotCompiler(ModelRules):
             return self.registry.find(DEFAULT_EDIT_MODEL) or self.default_model
         return self.default_model
 
+    def _card_draft(self, i: int, shot: Shot) -> _Draft | None:
+        """A card: made locally, so no model, prompt, references or price."""
+        if shot.duration == "auto":
+            duration = self._auto_duration(shot, ("shots", i), CARD_MODEL.durations)
+        else:
+            duration = shot.duration or self.defaults.duration or DEFAULT_DURATION
+        aspect = shot.aspect_ratio or self.defaults.aspect_ratio or DEFAULT_ASPECT
+        transition = (_transition(shot.transition) or self.film_transition) if i else Transition()
+        fields = {
+            "id": shot.id,
+            "duration": duration,
+            "aspect_ratio": aspect,
+            "style": None,
+            "start": None,
+            "end": None,
+        }
+        context = {**self.base_context, **fields, "shot": fields}
+        card = self.cards.compile(i, shot, duration, aspect, context)
+        if card is None:
+            return None
+        return _Draft(shot, i, CARD_MODEL, card.text, (), (), duration, aspect, (), None, None, transition, (),
+                      card.text, card=card)  # fmt: skip
+
     def _draft(self, i: int, shot: Shot) -> _Draft | None:
+        if shot.card is not None:
+            return self._card_draft(i, shot)
         where = ("shots", i)
         before = len(self.problems)
         model = self._pick_model(shot, where)

@@ -18,7 +18,7 @@ from storyboard.compiler.resolve import Asset, Resolved
 from storyboard.compiler.spec import Defaults, Shot
 from storyboard.compiler.tags import Mapped
 from storyboard.errors import Problem
-from storyboard.plan import AssetRef, ElementRef, Mention, PromptPart, Transition
+from storyboard.plan import AssetRef, CardPlan, ElementRef, Mention, PromptPart, Transition
 from storyboard.util import did_you_mean
 
 DEFAULT_DURATION = 5
@@ -45,6 +45,7 @@ class _Draft:
     audio: bool | None = None
     parts: tuple[PromptPart, ...] = ()
     video: AssetRef | None = None
+    card: CardPlan | None = None  # a title or credit card (made locally, no model)
 
 
 class ModelRules:
@@ -158,7 +159,13 @@ class ModelRules:
                     "remove `duration:`",
                 )
             return DEFAULT_DURATION  # replaced by the source's once every shot is drafted
+        if shot.duration == "auto":
+            return self._auto_duration(shot, where, model.durations)
         return shot.duration or self.defaults.duration or DEFAULT_DURATION
+
+    def _auto_duration(self, shot: Shot, where: tuple[str | int, ...], durations: tuple[int, ...]) -> int:
+        """The shortest duration offered that holds the shot's lines (the compiler knows the voices)."""
+        raise NotImplementedError
 
     def _check_mapped(
         self,

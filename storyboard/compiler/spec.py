@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from storyboard.compiler.spec_audio import Effect, Line, Loudness, MusicCue, Voice, VoiceField
+from storyboard.compiler.spec_audio import Effect, Line, Loudness, MusicCue, Subtitles, Voice, VoiceField
+from storyboard.compiler.spec_card import Card
 
 IDENT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 QUALNAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
@@ -93,12 +94,13 @@ class PromptPart(_Model):
 
 
 MULTI_PROMPT = "\x00multi_prompt"  # the prompt of a shot that has several (never written by hand: NUL)
+CARD_PROMPT = "\x00card"  # the prompt of a card, which has none (never written by hand: NUL)
 
 
 def _prompt_or_parts(schema: dict[str, Any]) -> None:
-    """The JSON schema: a shot has a prompt or a multi_prompt."""
+    """The JSON schema: a shot has a prompt, a multi_prompt or a card."""
     schema["required"] = [r for r in schema.get("required", []) if r != "prompt"]
-    schema["anyOf"] = [{"required": ["prompt"]}, {"required": ["multi_prompt"]}]
+    schema["anyOf"] = [{"required": ["prompt"]}, {"required": ["multi_prompt"]}, {"required": ["card"]}]
 
 
 class Shot(_Model):
@@ -120,20 +122,29 @@ class Shot(_Model):
     )
     audio: bool | None = Field(default=None, description="native audio (generate_audio) on models that make it")
     style: QualName | None = Field(None, description="a style name; null for no style")
-    duration: Duration | None = None
+    duration: Duration | Literal["auto"] | None = Field(
+        default=None,
+        description="seconds, or `auto`: the shortest duration the model allows that holds the shot's lines",
+    )
     aspect_ratio: AspectRatio | None = None
     transition: TransitionField | None = Field(None, description="how the film passes into this shot")
     model: ModelName | None = Field(None, description="another model for this shot")
     notes: str | None = Field(None, description="free text for the board; not sent to the model")
     lines: tuple[Line, ...] = Field(default=(), description="dialogue and narration spoken in this shot")
     sfx: tuple[Effect, ...] = Field(default=(), description="sound effects in this shot")
+    card: Card | None = Field(
+        default=None, description="a title or credit card made locally instead of generated (no prompt)"
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _parts_stand_for_the_prompt(cls, data: Any) -> Any:
-        """A multi_prompt shot needs no ``prompt``; every other shot still gets pydantic's "missing"."""
-        if isinstance(data, dict) and "multi_prompt" in data and "prompt" not in data:
-            return {**data, "prompt": MULTI_PROMPT}
+        """A multi_prompt shot or a card needs no ``prompt``; every other shot still gets pydantic's "missing"."""
+        if isinstance(data, dict) and "prompt" not in data:
+            if "multi_prompt" in data:
+                return {**data, "prompt": MULTI_PROMPT}
+            if "card" in data:
+                return {**data, "prompt": CARD_PROMPT}
         return data
 
 
@@ -160,7 +171,11 @@ class Film(_Model):
     transition: TransitionField = "cut"
     music: tuple[MusicCue, ...] = Field(default=(), description="music cues, placed against shots or times")
     loudness: Loudness = Field(default_factory=Loudness)
-    subtitles: bool = Field(default=True, description="write SRT and WebVTT beside the film and a subtitle track in it")
+    subtitles: bool | Subtitles = Field(
+        default=True,
+        description="write SRT and WebVTT beside the film and a subtitle track in it; "
+        "`{burn_in: true}` also draws the lines into the picture",
+    )
     aspect_ratio: AspectRatio | None = Field(
         default=None,
         description="the film's frame (default: `defaults.aspect_ratio`, else 16:9); "

@@ -106,3 +106,11 @@ class Loudness(_Model):
 
     target: Annotated[float, Field(ge=-40, le=-5)] = Field(default=-14.0, description="integrated loudness, LUFS")
     true_peak: Annotated[float, Field(ge=-9, le=0)] = Field(default=-1.0, description="true-peak ceiling, dBTP")
+
+
+class Subtitles(_Model):
+    """Subtitles written as a mapping: the soft track and files, and the lines burned in on request."""
+
+    burn_in: bool = Field(
+        default=False, description="also draw the lines into the picture (re-encodes the film's picture)"
+    )

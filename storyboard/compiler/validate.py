@@ -106,6 +106,8 @@ def _describe(err: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
     if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
         return f"{shown(inp)} is out of range: {err['msg'].lower()}", None, False
     if kind in ("int_type", "int_parsing", "int_from_float"):
+        if "constrained-int" in loc:  # a shot's duration: a number or `auto`
+            return f"{shown(inp)} must be a whole number or `auto`", bool_hint, False
         return f"{shown(inp)} must be a whole number", bool_hint, False
     if kind in ("float_type", "float_parsing"):
         return f"{shown(inp)} must be a number of seconds", bool_hint, False
@@ -140,7 +142,9 @@ def _clean_loc(loc: tuple[Any, ...]) -> tuple[PathT, bool]:
         if part == "[key]":
             is_key = True
             continue
-        if isinstance(part, str) and (part in ("TransitionSpec",) or part.startswith("literal[") or part.endswith("]")):
+        if isinstance(part, str) and (
+            part in ("TransitionSpec", "constrained-int") or part.startswith("literal[") or part.endswith("]")
+        ):
             continue
         out.append(part)
     return tuple(out), is_key
@@ -161,6 +165,8 @@ def _other_branch(err: ErrorDetails) -> bool:
     """
     loc, inp = err["loc"], err.get("input")
     if isinstance(inp, dict) and any(isinstance(p, str) and p.startswith("literal[") for p in loc):
+        return True
+    if err["type"] == "literal_error" and "literal['auto']" in loc:  # `duration: 5 | auto`: the number is meant
         return True
     return err["type"] == "model_type" and "TransitionSpec" in loc and not isinstance(inp, dict)
 

@@ -98,6 +98,7 @@ class Card:
     end: Thumb | None = None  # the end frame
     ends_on: str | None = None  # the shot whose frame this one ends on
     edit_of: str | None = None  # the shot whose clip this one edits
+    is_card: bool = False  # a title or credit card, made locally
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +318,7 @@ class _CardMaker:
             clip_note=clip_note,
             location=f"{self.plan.source.name}:{shot.location.line}" if shot.location and shot.location.line else None,
             clip_seconds=self.clip_seconds(shot) if clip is not None else None,
+            is_card=shot.card is not None,
         )
 
     def status(self, shot: ShotPlan) -> tuple[str, str, str | None]:

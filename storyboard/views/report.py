@@ -11,6 +11,18 @@ def plan_text(plan: Plan) -> str:
     lines = [f"{plan.title} — {n} shot{'s' if n != 1 else ''}, {sum(s.duration for s in plan.shots)} s of video", ""]
     for s in plan.shots:
         lines.append(f"[{s.index}] {s.id}  ({s.duration} s, {s.aspect_ratio}, key {s.key[:12]})")
+        if s.card is not None:
+            c = s.card
+            lines.append("    card:     made locally (free)")
+            lines.append(f"    text:     {c.text!r}")
+            font = c.font.display if c.font is not None else "Aileron Regular (bundled)"
+            back = c.image.display if c.image is not None else c.background
+            lines.append(f"    look:     {font}, {c.size} px, {c.color} on {back}, {c.position}, "
+                         f"fades {c.fade_in:g} s / {c.fade_out:g} s")  # fmt: skip
+            if s.transition.type != "cut":
+                lines.append(f"    enters:   {s.transition.type} {s.transition.duration:g} s")
+            lines.append("")
+            continue
         lines.append(f"    endpoint: {s.endpoint}")
         if s.depends_on:
             lines.append(f"    after:    {', '.join(s.depends_on)}")

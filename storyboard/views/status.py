@@ -53,6 +53,11 @@ def explain(before: dict[str, Any], now: dict[str, Any], stale_upstream: set[str
     for field in ("model", "duration", "aspect_ratio"):
         if before.get(field) != now[field]:
             reasons.append(f"{field.replace('_', ' ')} changed ({before.get(field)} → {now[field]})")
+    card_before, card_now = before.get("card") or {}, now.get("card") or {}
+    changed = [k for k in sorted(set(card_before) | set(card_now)) if k not in ("text", "duration")
+               and card_before.get(k) != card_now.get(k)]  # fmt: skip
+    if changed:
+        reasons.append("card changed (" + ", ".join(changed) + ")")
     old_assets: dict[str, str] = before.get("assets", {})
     for name, digest in now["assets"].items():
         if name not in old_assets:

@@ -131,7 +131,7 @@ def test_no_title_and_no_shots_looks_like_a_library(project: Path) -> None:
     [
         (
             ("  - id: first\n", "  - id: first\n    duration: five\n"),
-            (13, 15, "shots[0].duration", "'five' must be a whole number"),
+            (13, 15, "shots[0].duration", "'five' must be a whole number or `auto`"),
         ),
         (("title: Errors", "title: [a, b]"), (2, 8, "title", "expected text, got list ['a', 'b']")),
         (
@@ -196,8 +196,8 @@ def test_asset_named_like_a_model_tag(project: Path) -> None:
     [
         ("2", "2 is out of range: input should be greater than or equal to 3"),
         ("16", "16 is out of range: input should be less than or equal to 15"),
-        ("5.5", "5.5 must be a whole number"),
-        ('"5"', "'5' must be a whole number"),
+        ("5.5", "5.5 must be a whole number or `auto`"),  # a shot's duration may be `auto` (defaults' may not)
+        ('"5"', "'5' must be a whole number or `auto`"),
     ],
 )
 def test_duration_out_of_range(project: Path, value: str, message: str) -> None:

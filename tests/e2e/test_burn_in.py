@@ -1,0 +1,61 @@
+"""Burned-in subtitles on request: the film's picture gets the lines drawn in (measured: a frame
+during a line differs from the same frame of the soft-subtitled film at the bottom, where the
+line is, and hardly anywhere else), and the soft track and the SRT/WebVTT files stay."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import av
+import numpy as np
+
+from sbtest import write_storyboard
+from support.cli import run_cli
+
+FILM = """\
+version: 1
+title: Burn
+voices:
+  narrator: {preview: en}
+shots:
+  - id: one
+    duration: 4
+    prompt: A quiet room.
+    lines:
+      - {speaker: narrator, text: "Here we are again.", offset: 0.5}
+film:
+  subtitles: SUBTITLES
+"""
+
+
+def frame_at(path: Path, seconds: float) -> np.ndarray:
+    """The frame shown at ``seconds``, as RGB, decoded by PyAV."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        for f in c.decode(stream):
+            if f.time is not None and f.time >= seconds:
+                return f.to_ndarray(format="rgb24").astype(int)
+    raise AssertionError(f"no frame at {seconds} s")
+
+
+def test_burned_subtitles_draw_the_line_into_the_picture(project: Path) -> None:
+    soft = write_storyboard(project, FILM.replace("SUBTITLES", "true"), "soft.yaml")
+    burn = write_storyboard(project, FILM.replace("SUBTITLES", "{burn_in: true}"), "burn.yaml")
+    for sb, out in ((soft, "soft"), (burn, "burn")):
+        done = run_cli("build", str(sb), "--out", str(project / out), cwd=project)
+        assert done.returncode == 0, done.stderr
+    srt = (project / "burn" / "film.srt").read_text()
+    assert (project / "burn" / "film.vtt").exists()
+    stamps = [float(x.replace(",", ".")) for x in re.findall(r"00:00:(\d\d,\d\d\d)", srt)[:2]]
+    middle = sum(stamps) / 2
+    assert stamps[1] - stamps[0] > 0.5, srt
+    plain, burned = frame_at(project / "soft" / "film.mp4", middle), frame_at(project / "burn" / "film.mp4", middle)
+    diff = np.abs(plain - burned).max(axis=2)
+    h = diff.shape[0]
+    bottom, rest = diff[int(h * 0.8) :], diff[: int(h * 0.7)]
+    assert (bottom > 60).mean() > 0.01  # the line's letters, in the bottom fifth
+    assert (rest > 60).mean() < 0.001  # above it: the same picture (re-encoding noise only)
+    with av.open(str(project / "burn" / "film.mp4")) as c:
+        kinds = sorted(s.type for s in c.streams)
+    assert kinds == ["audio", "subtitle", "video"]  # the sound and the soft track stay
