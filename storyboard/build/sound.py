@@ -169,13 +169,17 @@ def _strip_sound(film: Path) -> None:
 
 
 def _restamp_picture(build_dir: Path, film: Path) -> None:
-    """The stitch's stamp records the film's size; after muxing, the film is still current for it."""
+    """The stitch's stamp records the film's size and hash; after muxing, the film is still current for it.
+
+    Both are the muxed film's, so an unchanged rebuild neither stitches nor mixes again, while a
+    film written over in place (another hash) is still made again.
+    """
     stamp = build_dir / ".film.json"
     try:
         data = json.loads(stamp.read_text("utf-8"))
     except (OSError, ValueError):
         return
-    data["size"] = film.stat().st_size
+    data["size"], data["sha256"] = film.stat().st_size, sha256_file(film)
     atomic_write_json(stamp, data)
 
 

@@ -273,14 +273,23 @@ def render_stems(
     run_ffmpeg(args, what="mixing the stems")
 
 
-def master(premix: Path, dest: Path, target: float, ceiling: float, *, tries: int = 4) -> tuple[float, float]:
+def master(
+    premix: Path,
+    dest: Path,
+    target: float,
+    ceiling: float,
+    *,
+    tries: int = 4,
+    measured: tuple[float, float] | None = None,
+) -> tuple[float, float]:
     """Gain the sum to ``target`` LUFS under a peak limiter at ``ceiling`` dBTP; returns the measured (I, TP).
 
     Measure (ebur128), apply the gain with the limiter after it, measure again: limiting takes a
     little loudness away, so the gain is corrected until the result is within 0.2 LU (at most
     ``tries`` passes; a pass over a minute of WAV takes a fraction of a second). Silence stays silence.
+    ``measured``: the premix's (I, TP) if the caller measured it already (it is not measured twice).
     """
-    loudness, peak = measure_loudness(premix)
+    loudness, peak = measured if measured is not None else measure_loudness(premix)
     if loudness < -69:
         run_ffmpeg(["-v", "error", "-i", str(premix), "-c:a", "pcm_s16le", "-y", str(dest)], what="mastering")
         return loudness, peak
@@ -330,8 +339,9 @@ def mix_film(
     report = MixReport(stems=dict(stems))
     try:
         render_stems(sounds, lay, speech, stems, premix)
-        report.measured_before = measure_loudness(premix)[0]
-        master(premix, mastered, target, true_peak - PEAK_MARGIN)
+        before = measure_loudness(premix)
+        report.measured_before = before[0]
+        master(premix, mastered, target, true_peak - PEAK_MARGIN, measured=before)
         mux(video, mastered, out, lay.total, subtitles)
     finally:
         premix.unlink(missing_ok=True)

@@ -39,13 +39,16 @@ def test_build_makes_the_film(example):
     assert (sb.parent / "build" / "manifest.json").exists()
     assert "4 generated, 0 cached, 0 failed" in proc.stderr
 
-    # an unchanged rebuild renders nothing
+    # an unchanged rebuild renders nothing, and neither stitches nor mixes the film again
     clips = {p: p.stat().st_mtime_ns for p in (sb.parent / ".storyboard").rglob("*.mp4")}
+    film_written = film.stat().st_mtime_ns
     again = run_cli("build", str(sb))
     assert again.returncode == 0, again.stderr
     assert {r["status"] for r in results(sb.parent / "build").values()} == {"cached"}
     assert {p: p.stat().st_mtime_ns for p in (sb.parent / ".storyboard").rglob("*.mp4")} == clips
     assert "0 generated, 4 cached" in again.stderr
+    assert "(sound unchanged)" in again.stderr
+    assert film.stat().st_mtime_ns == film_written, "an unchanged rebuild wrote the film again"
 
 
 def _repaint(path: Path) -> None:
