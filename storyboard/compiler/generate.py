@@ -29,6 +29,7 @@ ELEMENT_VIEWS = (1, 3)  # fal's element rule: 1 to 3 reference_image_urls (fal-k
 STYLE_IMAGES = (1, 4)
 SIDE = (300, 2048)  # Kling's least side; the most keeps a PNG far under its 10 MB
 ASPECT = (0.40, 2.50)  # the Kling image limits
+MEGAPIXEL = 1024 * 1024  # fal prices a 1024×1024 FLUX image as one megapixel
 SIZES: dict[str, tuple[int, int]] = {
     "16:9": (1344, 768),
     "9:16": (768, 1344),
@@ -253,6 +254,8 @@ class Generator:
         args += [("num_images", 1), ("seed", seed), ("output_format", "png")]
         if kind == "style":
             node_id, label = f"{name}.image{index + 1}", f"{name} — image {index + 1}"
+        elif kind == "image":
+            node_id, label = f"{name}.image", name
         else:
             node_id, label = f"{name}.front", f"{name} — front"
         return self._add(
@@ -299,9 +302,9 @@ def _ref(node: ImagePlan) -> AssetRef:
 
 
 def image_price(model: ModelInfo, width: int, height: int) -> float | None:
-    """Dollars for one image: per image, or per megapixel (rounded up to whole megapixels, as fal bills)."""
+    """Dollars for one image: per image, or per megapixel (1024 × 1024 pixels, rounded up to whole ones)."""
     if model.price_per_image is not None:
         return model.price_per_image
     if model.price_per_megapixel is not None:
-        return round(model.price_per_megapixel * max(1, math.ceil(width * height / 1_000_000)), 6)
+        return round(model.price_per_megapixel * max(1, math.ceil(width * height / MEGAPIXEL)), 6)
     return None
