@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from storyboard.cli import commands, export, project
+from storyboard.cli import commands, export, freeze, project
 
 app = typer.Typer(
     name="storyboard",
@@ -31,6 +31,7 @@ app.command("graph")(project.graph)
 app.command("board")(project.board)
 app.command("init")(project.init)
 app.command("export")(export.export)
+app.command("freeze")(freeze.freeze)
 app.command(
     "fakefal", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
 )(project.fakefal)

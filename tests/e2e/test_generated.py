@@ -80,3 +80,43 @@ def test_cost_ls_and_max_cost_count_the_generated_images(example) -> None:
     refused = run_cli("build", str(sb), "--backend", "fal", "--max-cost", "0.9", env={"FAL_KEY": "k:s"})
     assert refused.returncode == 2 and "over --max-cost $0.90" in refused.stderr
     assert not (sb.parent / "build").exists()
+
+
+def test_freeze_writes_the_images_and_keeps_the_shots_cached(example) -> None:
+    sb = example("lighthouse")
+    early = run_cli("freeze", str(sb), "keeper")
+    assert early.returncode == 2
+    assert "'keeper' is not generated yet with --backend preview" in early.stderr
+    assert "run `storyboard build" in early.stderr and "Traceback" not in early.stderr
+    assert "generate:" in sb.read_text("utf-8")  # nothing was rewritten
+    unknown = run_cli("freeze", str(sb), "keepr")
+    assert unknown.returncode == 2 and "generated assets: keeper, lamp, pastel, tower" in unknown.stderr
+
+    assert run_cli("build", str(sb)).returncode == 0
+    build = sb.parent / "build"
+    before = sb.read_text("utf-8")
+    frozen = run_cli("freeze", str(sb), "keeper")
+    assert frozen.returncode == 0, frozen.stderr
+    assert "2 cached shot(s) kept under their new keys" in frozen.stderr
+    folder = sb.parent / "assets" / "keeper"
+    for stem in ("front", "view1", "view2"):
+        assert (folder / f"{stem}.png").read_bytes() == (build / "images" / f"keeper.{stem}.png").read_bytes()
+    after = sb.read_text("utf-8")
+    assert (
+        "    image: assets/keeper/front.png\n    references: [assets/keeper/view1.png, assets/keeper/view2.png]\n"
+        in after
+    )
+    assert after.count("generate:") == before.count("generate:") - 1
+    assert after.splitlines()[:6] == before.splitlines()[:6]  # the comments at the head are the user's still
+    status = run_cli("status", str(sb))
+    assert "0 stale" in status.stderr, status.stdout + status.stderr
+    rebuilt = run_cli("build", str(sb))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert {r["status"] for r in results(build).values()} == {"cached"}  # nothing paid again
+    assert "keeper.front" not in _images(build)
+    listing = run_cli("compile", str(sb), "--json")
+    elements = json.loads(listing.stdout)["shots"][0]["request"]["elements"]
+    assert elements[0] == {
+        "frontal_image_url": "assets/keeper/front.png",
+        "reference_image_urls": ["assets/keeper/view1.png", "assets/keeper/view2.png"],
+    }
