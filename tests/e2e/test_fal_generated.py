@@ -51,11 +51,16 @@ def _cached_images(root: Path) -> dict[str, Path]:
 
 
 def test_a_generated_character_builds_through_the_real_client(project: Path, fake_fal_factory) -> None:
+    from storyboard.backends.fakefal import Fault
+
     fake = fake_fal_factory()
+    # the video endpoints' faults reach the image endpoints too: a 500 at submit is not queued, so it is sent again
+    fake.add_fault(Fault(kind="500", phase="submit", times=1, match="explorer"))
     sb = write_storyboard(project, SHEET)
     env = {**fake.client_env(KEY), **FAST}
     proc = run_cli("build", str(sb), "--backend", "fal", env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr
+    assert fake.count("submit", 500) == 1
     made = fake.image_submissions
     assert sorted(s.endpoint for s in made) == sorted([FLUX, FLUX, KONTEXT, KONTEXT])
     front = next(s.body for s in made if s.endpoint == FLUX and "explorer" in s.body["prompt"])
