@@ -1,9 +1,11 @@
 """The dependency graph (networkx): uploads, generations, last-frame extractions, the film.
 
 Node ids: ``asset:<display path or URL>``, ``shot:<id>``, ``frame:<id>`` (a last frame),
-``first:<id>`` (a first frame, which a shot may end on), ``film``. An edge ``a → b`` means b needs
-a; an edit's edge from the shot whose clip it changes carries ``kind="edit"``, a frame's edge into
-the shot that ends on it ``kind="end"``. Independent shots have no path between them and may run at once.
+``first:<id>`` (a first frame, which a shot may end on), ``image:<id>`` (a generated asset's
+image), ``film``. An edge ``a → b`` means b needs a; an edit's edge from the shot whose clip it
+changes carries ``kind="edit"``, a frame's edge into the shot that ends on it ``kind="end"``, a
+reference view's edge from the frontal image it is made from ``kind="view"``, a generated
+image's edge into a shot ``kind="generated"``. Independent shots have no path between them and may run at once.
 """
 
 from __future__ import annotations
@@ -66,6 +68,10 @@ def build_graph(plan: Plan) -> nx.DiGraph[str]:
 
     g: nx.DiGraph[str] = nx.DiGraph()
     g.add_node("film", kind="film", label=plan.film.output)
+    for image in plan.images:  # generated assets: the frontal first, each view made from it
+        g.add_node(f"image:{image.id}", kind="image", label=image.label, key=image.key, asset=image.asset)
+        if image.source is not None:
+            g.add_edge(f"image:{image.source}", f"image:{image.id}", kind="view")
     for shot in plan.shots:
         sid = f"shot:{shot.id}"
         g.add_node(sid, kind="shot", label=shot.id, key=shot.key, duration=shot.duration, card=shot.card is not None)
@@ -73,6 +79,8 @@ def build_graph(plan: Plan) -> nx.DiGraph[str]:
             role = "end" if ref == shot.end else "input"
             if ref.kind == "clip":
                 g.add_edge(f"shot:{ref.value}", sid, kind="edit")
+            elif ref.kind == "generated":
+                g.add_edge(f"image:{ref.value}", sid, kind="end" if role == "end" else "generated")
             elif ref.kind in ("last_frame", "first_frame"):
                 fid = f"{'frame' if ref.kind == 'last_frame' else 'first'}:{ref.value}"
                 g.add_node(fid, kind="frame", label=ref.display)
@@ -109,25 +117,31 @@ def render_graph(plan: Plan, fmt: str) -> str:
     ids = {n: f"n{i}" for i, n in enumerate(sorted(g.nodes))}
     if fmt == "mermaid":
         shapes = {"asset": ("[/", "/]"), "shot": ("[", "]"), "frame": ("([", "])"), "film": ("[[", "]]"),
-                  "audio": ("{{", "}}")}  # fmt: skip
+                  "audio": ("{{", "}}"), "image": ("[(", ")]")}  # fmt: skip
         lines = ["flowchart LR"]
         for n in sorted(g.nodes):
             left, right = shapes[g.nodes[n]["kind"]]
             lines.append(f'  {ids[n]}{left}"{_node_label(g, n)}"{right}')
-        arrows = {"edit": ' -- "edit" --> ', "end": ' -- "end frame" --> '}
+        arrows = {"edit": ' -- "edit" --> ', "end": ' -- "end frame" --> ', "view": ' -- "view" --> ',
+                  "generated": " -.-> "}  # fmt: skip
         lines += [f"  {ids[u]}{arrows.get(g.edges[u, v].get('kind', ''), ' --> ')}{ids[v]}" for u, v in sorted(g.edges)]
         return "\n".join(lines) + "\n"
     if fmt == "dot":
-        dot_shapes = {"asset": "note", "shot": "box", "frame": "ellipse", "film": "doubleoctagon", "audio": "hexagon"}
+        dot_shapes = {"asset": "note", "shot": "box", "frame": "ellipse", "film": "doubleoctagon", "audio": "hexagon",
+                      "image": "cylinder"}  # fmt: skip
         lines = ["digraph storyboard {", "  rankdir=LR;"]
         for n in sorted(g.nodes):
             label = _node_label(g, n).replace('"', '\\"')
             lines.append(f'  {ids[n]} [label="{label}", shape={dot_shapes[g.nodes[n]["kind"]]}];')
-        styles = {"edit": ' [label="edit", style=bold]', "end": ' [label="end frame", style=dashed]'}
+        styles = {"edit": ' [label="edit", style=bold]', "end": ' [label="end frame", style=dashed]',
+                  "view": ' [label="view"]', "generated": " [style=dotted]"}  # fmt: skip
         lines += [f"  {ids[u]} -> {ids[v]}{styles.get(g.edges[u, v].get('kind', ''), '')};" for u, v in sorted(g.edges)]
         return "\n".join(lines + ["}"]) + "\n"
     if fmt == "text":
         lines = [f"film {plan.film.output} ← " + ", ".join([s.id for s in plan.shots] + [a.id for a in plan.audio])]
+        for i in plan.images:
+            made = f"made from {i.source}" if i.source is not None else "from words"
+            lines.append(f"image {i.id} ({i.endpoint}) ← {made}")
         for s in plan.shots:
             lines.append(f"{'card' if s.card is not None else 'shot'} {s.id} ({s.duration} s)")
             for ref in s.assets():
@@ -136,10 +150,11 @@ def render_graph(plan: Plan, fmt: str) -> str:
                     "first_frame": "first frame of",
                     "clip": "edit of the clip of",
                     "url": "url",
+                    "generated": "generated image",
                 }.get(ref.kind, "file" if s.card is not None else "upload")
                 if ref == s.end:
                     prefix = "end frame: " + prefix
-                shown = ref.value if ref.kind in ("last_frame", "first_frame", "clip") else ref.display
+                shown = ref.value if ref.kind in ("last_frame", "first_frame", "clip", "generated") else ref.display
                 lines.append(f"  ← {prefix} {shown}")
         for a in plan.audio:
             source = f"file {a.file.display}" if a.file is not None else a.endpoint

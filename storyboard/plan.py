@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 PLAN_VERSION = 1
 
-AssetKind = Literal["file", "url", "last_frame", "first_frame", "clip"]
+AssetKind = Literal["file", "url", "last_frame", "first_frame", "clip", "generated"]
 FRAME_KINDS = ("last_frame", "first_frame")  # made from another shot's clip at build time
 
 
@@ -123,9 +123,10 @@ class AssetRef:
     """One image input of a request: a local file, a URL, or the last frame of another shot."""
 
     kind: AssetKind
-    value: str  # absolute path (file), URL (url), or shot id (last_frame, first_frame, clip)
+    value: str  # absolute path (file), URL (url), shot id (last_frame, first_frame, clip), image id (generated)
     display: str  # relative path from the storyboard's folder, the URL, "<shot>.last_frame", "<shot>.clip"
     sha256: str | None = None  # hex digest of a file's bytes
+    key: str | None = None  # a generated image's key (see :class:`ImagePlan`)
 
     @property
     def path(self) -> Path:
@@ -136,6 +137,8 @@ class AssetRef:
         """The reference as it enters a cache key: content hash, URL, or the upstream shot's key."""
         if self.kind == "file":
             return f"sha256:{self.sha256}"
+        if self.kind == "generated":
+            return f"generated:{self.key}"
         if self.kind in ("last_frame", "first_frame", "clip"):
             return f"{self.kind}:{upstream_keys[self.value]}"
         return self.value
@@ -297,6 +300,8 @@ class ShotPlan:
         for a in self.assets():
             if a.kind == "file":
                 assets[a.display] = a.sha256 or ""
+            elif a.kind == "generated":
+                assets[a.display] = f"generated:{a.key}"
             elif a.kind == "url":
                 assets[a.display] = a.value
         return {
@@ -345,6 +350,7 @@ class Plan:
     film: FilmPlan
     version: int = PLAN_VERSION
     audio: tuple[AudioPlan, ...] = ()  # lines, effects and music cues, in storyboard order
+    images: tuple[ImagePlan, ...] = ()  # generated assets' images, each after the image it is made from
 
     def shot(self, shot_id: str) -> ShotPlan:
         """The shot with this id (KeyError if none)."""
@@ -388,7 +394,16 @@ class Plan:
         }
         if self.audio:  # a silent film's plan is unchanged
             data["audio"] = [a.to_json() for a in self.audio]
+        if self.images:  # so is a plan without generated assets
+            data["images"] = [i.to_json() for i in self.images]
         return data
+
+    def image(self, image_id: str) -> ImagePlan:
+        """The generated image with this id (KeyError if none)."""
+        for i in self.images:
+            if i.id == image_id:
+                return i
+        raise KeyError(image_id)
 
 
 @contextlib.contextmanager
@@ -589,3 +604,74 @@ class AudioPlan:
 def audio_key(audio: AudioPlan) -> str:
     """sha256 over what a sound is made of (see :meth:`AudioPlan.inputs`)."""
     return hashlib.sha256(canonical_json(audio.inputs())).hexdigest()
+
+
+# -- generated assets ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePlan:
+    """One image of a generated asset: a text-to-image (or image-to-image) request, a node of the graph.
+
+    The frontal image (view 0) is made from the prompt alone; each reference view is made from
+    the frontal (``source``) by an image-to-image endpoint, so the views show the same character.
+    The key covers the endpoint and the request with the source by its key, so changing the
+    prompt, model, seed or size makes the image — and everything made from it — again.
+    """
+
+    id: str  # "mira.front", "mira.view2", "cast.ferryman.front", "hall.front", "ink.image2"
+    asset: str  # the asset's name as the storyboard sees it ("mira", "cast.ferryman")
+    kind: Literal["character", "object", "style", "image"]
+    view: int  # 0: the frontal image (or a style's first image); 1..: the views (or further style images)
+    label: str  # what the preview writes on it: "mira — front", "mira — view 2"
+    model: str
+    endpoint: str
+    prompt: str
+    width: int  # pixels asked for (a view asks for its source's shape; the endpoint decides the size)
+    height: int
+    seed: int
+    key: str
+    arguments: tuple[tuple[str, Any], ...] = ()  # the rest of the request, in order (image_size, seed, …)
+    source: str | None = None  # the id of the image this one is made from
+    source_field: str | None = None  # where the source goes in the request (image_url)
+    source_key: str | None = None
+    exact_size: bool = True  # the endpoint makes exactly width × height (text-to-image)
+    price_usd: float | None = None
+    price_source: str = ""
+    model_label: str = ""
+    location: SourceLocation | None = None
+
+    def request(self, source_url: str | None = None) -> dict[str, Any]:
+        """The request body, with the source image as ``source_url`` (an upload URL, or its id for display)."""
+        body: dict[str, Any] = {"prompt": self.prompt}
+        if self.source_field is not None:
+            body[self.source_field] = source_url if source_url is not None else self.source
+        for name, value in self.arguments:
+            body[name] = value
+        return body
+
+    def inputs(self) -> dict[str, Any]:
+        """What the image is made of, for its key and for explaining staleness."""
+        return {
+            "endpoint": self.endpoint,
+            "request": self.request(f"generated:{self.source_key}" if self.source_key else None),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry of ``storyboard compile --json``'s ``images`` list."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "asset": self.asset,
+            "view": self.view,
+            "endpoint": self.endpoint,
+            "key": self.key,
+            "request": self.request(),
+        }
+        if self.source is not None:
+            data["depends_on"] = [self.source]
+        return data
+
+
+def image_key(endpoint: str, request: dict[str, Any]) -> str:
+    """sha256 over a generated image's endpoint and request (its source by key)."""
+    return hashlib.sha256(canonical_json({"endpoint": endpoint, "request": request, "kind": "image"})).hexdigest()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storyboard.plan import AssetRef, AudioPlan, Plan, ShotPlan
+from storyboard.plan import AssetRef, AudioPlan, ImagePlan, Plan, ShotPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,24 @@ class AudioJob:
         return self.audio.id
 
 
+@dataclass(slots=True)
+class ImageJob:
+    """Everything a backend needs to generate one image of a generated asset."""
+
+    image: ImagePlan
+    dest: Path  # write the image here (PNG, JPEG or WebP; the runner checks and stores it)
+    source: Path | None  # the image this one is made from (a view's frontal), as a local file
+    state_dir: Path
+    progress: ProgressSink = lambda _p: None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    force: bool = False
+
+    @property
+    def id(self) -> str:
+        """The image's id, as progress events name it."""
+        return self.image.id
+
+
 class Backend:
     """What a backend is. Subclass it; the ``--backend`` name namespaces the cache, so a preview
     never stands in for a paid clip.
@@ -108,6 +126,9 @@ class _DuckBackend(Backend):
         sound = getattr(inner, "generate_audio", None)
         if sound is not None:  # optional: a backend that makes sound (see the note at the end)
             self.generate_audio = sound
+        image = getattr(inner, "generate_image", None)
+        if image is not None:  # optional: a backend that makes generated assets' images
+            self.generate_image = image
 
     def prepare(self, plan: Plan, shots: list[ShotPlan], state_dir: Path) -> None:
         """The user's ``prepare``, if it has one."""
@@ -150,3 +171,5 @@ def as_backend(obj: object, name: str) -> Backend:
 
 # Optional: ``generate_audio(job: AudioJob)`` — write a line's speech, an effect or a music cue to
 # ``job.dest`` (a backend without it cannot build a storyboard with sound: the build says so).
+# Optional: ``generate_image(job: ImageJob)`` — write a generated asset's image to ``job.dest``
+# (a backend without it cannot build a storyboard with `generate:` assets not yet cached).

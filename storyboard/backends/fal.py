@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from storyboard.backends.base import AudioJob, Backend, Progress, ShotJob
+from storyboard.backends.base import AudioJob, Backend, ImageJob, Progress, ShotJob
 from storyboard.backends.fal_http import AnswerLost, NothingSent, VideoGone, download, submit_once
 from storyboard.backends.fal_state import UPLOAD_LIFETIME, Journal, Submission, UploadCache, Video
 from storyboard.backends.fal_support import (
@@ -214,6 +214,18 @@ class FalBackend(Backend):
         from storyboard.backends.fal_audio import committed_audio
 
         committed_audio(self, job)
+
+    def generate_image(self, job: ImageJob) -> None:
+        """A generated asset's image through fal's image endpoints (see :mod:`.fal_image`)."""
+        from storyboard.backends.fal_image import generate_image
+
+        generate_image(self, job)
+
+    def committed_image(self, job: ImageJob) -> None:
+        """The image runner stored the image: close its journal entry."""
+        from storyboard.backends.fal_image import committed_image
+
+        committed_image(self, job)
 
     def committed(self, job: ShotJob) -> None:
         """The executor stored the clip in the cache: the request is done with for good."""

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from storyboard.backends.base import AudioJob, Backend, Progress, ShotJob
+from storyboard.backends.base import AudioJob, Backend, ImageJob, Progress, ShotJob
 from storyboard.backends.preview_card import (
     PROGRESS_COLOR,
     Card,
@@ -90,6 +90,12 @@ class PreviewBackend(Backend):
         from storyboard.backends.preview_audio import generate_audio
 
         generate_audio(job)
+
+    def generate_image(self, job: ImageJob) -> None:
+        """A labelled placeholder of a generated asset's image, at the size asked (see :mod:`.preview_image`)."""
+        from storyboard.backends.preview_image import generate_image
+
+        generate_image(job)
 
     def generate(self, job: ShotJob) -> None:
         """Write the shot's animatic MP4 to ``job.dest``."""

@@ -133,9 +133,9 @@ def cover(img: Image.Image, size: tuple[int, int], centering: tuple[float, float
     """``img`` scaled and centre-cropped to fill ``size`` exactly."""
     w, h = size
     scale = max(w / img.width, h / img.height)
-    cw, ch = w / scale, h / scale
-    left = (img.width - cw) * centering[0]
-    top = (img.height - ch) * centering[1]
+    cw, ch = min(img.width, w / scale), min(img.height, h / scale)  # rounding may overshoot by a hair
+    left = max(0.0, (img.width - cw) * centering[0])
+    top = max(0.0, (img.height - ch) * centering[1])
     box = (left, top, left + cw, top + ch)
     return img.resize(size, Image.Resampling.BICUBIC, box=box, reducing_gap=2.0)
 

@@ -70,6 +70,9 @@ class RunResults(_Output):
     sounds: list[ShotRun] | None = Field(
         default=None, description="each line, effect and music cue (present only when the storyboard has sound)"
     )
+    images: list[ShotRun] | None = Field(
+        default=None, description="each generated asset's image (present only when the storyboard generates assets)"
+    )
 
 
 class Transition(_Output):

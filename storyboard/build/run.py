@@ -79,6 +79,7 @@ class BuildOutcome:
     warnings: list[str] = field(default_factory=list)
     sounds: list[ShotResult] = field(default_factory=list)  # lines, effects and music cues built
     film_refused: bool = False  # a clip it needs is damaged: the build is not a success
+    images: list[ShotResult] = field(default_factory=list)  # generated assets' images built
 
     def count(self, status: ShotStatus) -> int:
         """How many shots ended with ``status``."""
@@ -87,7 +88,7 @@ class BuildOutcome:
     @property
     def ok(self) -> bool:
         """True when no shot or sound failed or was skipped and the film was not refused."""
-        return not self.film_refused and all(r.status.built for r in [*self.results, *self.sounds])
+        return not self.film_refused and all(r.status.built for r in [*self.results, *self.sounds, *self.images])
 
 
 def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: Backend | None = None) -> BuildOutcome:
@@ -138,15 +139,24 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
                              force=frozenset(a.id for a in plan.audio) if options.force else frozenset(),
                              only=options.only, on_event=on_event, cancel=executor.cancel)  # fmt: skip
         sounds.check_backend()
+        from storyboard.build.images import ImageRunner, generated_files, images_to_build
+
+        images = ImageRunner(plan, backend, cache, build_dir / "images", options.jobs, on_event=on_event,
+                             cancel=executor.cancel)  # fmt: skip
+        image_todo = images_to_build(plan, options.only, cache)
+        images.check_backend(image_todo)
         backend.prepare(plan, [s for s in executor.selected() if s.card is None], cache.state_dir)  # cards: made here
         try:
+            images.run(image_todo)  # generated assets first: the shots that use them need their files
+            executor.generated = generated_files(plan, cache)
             sounds.run()  # first: speech is cheap next to video, and its real length is known before the shots
             fit_warnings = measured_fit_warnings(plan, cache)  # the real speech against each shot's length
             executor.run()
         finally:  # interrupted or not, what finished is recorded
             results = [executor.results[s.id] for s in plan.shots if s.id in executor.results]
             sound_results = [sound_result(sounds.results[a.id]) for a in plan.audio if a.id in sounds.results]
-            write_run_results(build_dir, options.backend, None, results, sound_results)
+            image_results = [image_result(images.results[i.id]) for i in plan.images if i.id in images.results]
+            write_run_results(build_dir, options.backend, None, results, sound_results, image_results)
         if executor.setup_failure is not None:  # a full disk, a folder made read-only: one sentence, exit 2
             raise SetupError(f"{executor.setup_failure} (the build stopped; run_results.json lists what finished)")
         damaged = damaged_clips(plan, cache, executor.results)
@@ -160,7 +170,7 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
 
             sound = finish_sound(plan, build_dir, cache, film)
             note, placed = f"{note}; {sound.note}", sound.placed
-        write_run_results(build_dir, options.backend, film, results, sound_results)
+        write_run_results(build_dir, options.backend, film, results, sound_results, image_results)
         if film is not None:
             from storyboard.media.timeline import write_timeline
 
@@ -175,12 +185,18 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
             warnings,
             sounds=sound_results,
             film_refused=bool(damaged),
+            images=image_results,
         )
     finally:
         backend.close()
         remove_tree(cache.base / "scratch")
         release_lock(build_lock)
         cache.unlock()
+
+
+def image_result(r: Any) -> ShotResult:
+    """A generated image's result in the shape of a shot's (for run_results.json and the summary)."""
+    return ShotResult(r.id, r.key, r.status, r.seconds, r.error, r.path)
 
 
 def sound_result(r: SoundResult) -> ShotResult:
@@ -336,7 +352,12 @@ def write_manifest(plan: Plan, build_dir: Path, backend: str) -> Path:
 
 
 def write_run_results(
-    build_dir: Path, backend: str, film: Path | None, results: list[ShotResult], sounds: list[ShotResult] | None = None
+    build_dir: Path,
+    backend: str,
+    film: Path | None,
+    results: list[ShotResult],
+    sounds: list[ShotResult] | None = None,
+    images: list[ShotResult] | None = None,
 ) -> Path:
     """``run_results.json``: one entry per shot (and per sound) with its status, time and error
     (schemas/run_results.schema.json)."""
@@ -352,10 +373,13 @@ def write_run_results(
         film=os.path.relpath(film, build_dir) if film else None,
         shots=[run(r) for r in results],
         sounds=[run(r) for r in sounds] if sounds else None,
+        images=[run(r) for r in images] if images else None,
     )
     path = build_dir / "run_results.json"
     written = outputs.dump(data)
     if written.get("sounds") is None:  # a silent film's results are as before
         written.pop("sounds", None)
+    if written.get("images") is None:  # so are those of a film without generated assets
+        written.pop("images", None)
     atomic_write_json(path, written)
     return path

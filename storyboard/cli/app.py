@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from storyboard.cli import commands, export, project
+from storyboard.cli import commands, export, freeze, project
 
 app = typer.Typer(
     name="storyboard",
@@ -52,6 +52,7 @@ app.command("graph")(project.graph)
 app.command("board")(project.board)
 app.command("init")(project.init)
 app.command("export")(export.export)
+app.command("freeze")(freeze.freeze)
 app.command(
     "fakefal", context_settings={"allow_extra_args": True, "ignore_unknown_options": True}, add_help_option=False
 )(project.fakefal)

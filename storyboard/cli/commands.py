@@ -171,7 +171,7 @@ def build(
         # with --force nothing counts as already paid; a clip fal's CDN still has is fetched again for free
         wanted = set(chosen.ids) if chosen.explicit else None
         again = set() if force else refetchable(plan, cache, name, wanted)
-        est = estimate(plan, None if force else cache, run.prices(prices), wanted, again)
+        est = estimate(plan, None if force else cache, run.prices(prices), wanted, again, image_cache=cache)
         if not backend_is_paid(name):
             term.detail(f"{name} builds cost nothing; --max-cost only guards paid backends")
         elif est.unpriced:
@@ -185,9 +185,11 @@ def build(
                 "run `storyboard cost` for the breakdown"
             )
     from storyboard.build.audio import sounds_to_build
+    from storyboard.build.images import images_to_build
 
     sounds = [a.id for a in sounds_to_build(plan, chosen.only)]
-    with Display(term, plan, [s.id for s in chosen.shots] + sounds) as display:
+    pictures = [i.id for i in images_to_build(plan, chosen.only, cache)]
+    with Display(term, plan, pictures + [s.id for s in chosen.shots] + sounds) as display:
         outcome = run_build(plan, options, display)
     for warning in outcome.warnings:
         term.warning(warning)
@@ -197,6 +199,9 @@ def build(
     failed_sounds = [r for r in outcome.sounds if r.status == ShotStatus.FAILED]
     for r in failed_sounds:
         term.error(f"sound {r.id!r} failed: {r.error}")
+    failed_images = [r for r in outcome.images if not r.status.built]
+    for r in failed_images:
+        term.error(f"generated image {r.id!r} {'failed' if r.status == ShotStatus.FAILED else 'skipped'}: {r.error}")
     skipped = [r for r in outcome.results if r.status == ShotStatus.SKIPPED]
     if skipped:
         term.warning(f"skipped because an earlier shot failed: {', '.join(r.id for r in skipped)}")
@@ -204,6 +209,12 @@ def build(
         f"{outcome.count(ShotStatus.GENERATED)} generated, {outcome.count(ShotStatus.CACHED)} cached, "
         f"{len(failed)} failed, {len(skipped)} skipped in {outcome.seconds:.1f} s"
     )
+    if outcome.images:
+        made_images = {st: sum(1 for r in outcome.images if r.status == st) for st in ShotStatus}
+        summary += (
+            f"; images: {made_images[ShotStatus.GENERATED]} generated, {made_images[ShotStatus.CACHED]} cached, "
+            f"{len(failed_images)} failed"
+        )
     if outcome.sounds:
         made = {st: sum(1 for r in outcome.sounds if r.status == st) for st in ("generated", "cached")}
         summary += f"; sound: {made['generated']} generated, {made['cached']} cached, {len(failed_sounds)} failed"
@@ -213,7 +224,7 @@ def build(
             summary += f" ({outcome.film_note.split('; ', 1)[1]})"
     elif outcome.film_note:
         summary += f" — {outcome.film_note}"
-    if failed or skipped or failed_sounds or outcome.film_refused:
+    if failed or skipped or failed_sounds or failed_images or outcome.film_refused:
         term.error(summary)
         raise typer.Exit(1)
     term.success(summary)
@@ -277,6 +288,13 @@ def cost(
             amount = f"{a.amount:g} {'chars' if a.unit == 'characters' else 's'}"
             sound_table.add_row(a.id, a.kind, amount, "yes" if a.cached else "", f"{a.usd:.2f}")
         term.print(sound_table)
+    if est.images:
+        image_table = Table(title="generated images", title_justify="left")
+        for col in ("image", "model", "size", "cached", "USD"):
+            image_table.add_column(col, justify="right" if col == "USD" else "left")
+        for i in est.images:
+            image_table.add_row(i.id, i.model, f"{i.width}×{i.height}", "yes" if i.cached else "", f"{i.usd:.2f}")
+        term.print(image_table)
     term.data(
         f"total: ${est.total:.2f} for {sum(s.seconds for s in est.shots if not (s.cached or s.refetch))} s not yet generated"
     )

@@ -76,10 +76,33 @@ def ls_cmd(
         }
         for a in sounds_to_build(plan, chosen.only)
     ]
+    from storyboard.build.images import ImageStore, images_to_build
+
+    image_store = ImageStore(cache)
+    image_rows: list[dict[str, Any]] = [
+        {
+            "id": i.id,
+            "asset": i.asset,
+            "endpoint": i.endpoint,
+            "key": i.key,
+            "depends_on": [i.source] if i.source else [],
+            "cached": image_store.lookup(i.key, verify=False) is not None,
+        }  # fmt: skip
+        for i in images_to_build(plan, chosen.only, cache)
+    ]
     term = run.terminal
     if json_out:
-        term.json({"shots": rows, **({"sounds": sound_rows} if sound_rows else {})})
+        term.json(
+            {
+                "shots": rows,
+                **({"sounds": sound_rows} if sound_rows else {}),
+                **({"images": image_rows} if image_rows else {}),
+            }  # fmt: skip
+        )
         return
+    for ir in image_rows:
+        after = f"  after {ir['depends_on'][0]}" if ir["depends_on"] else ""
+        term.data(f"{ir['id']:<20} image  {'cached' if ir['cached'] else 'to build':<8}{after}")
     for r in rows:
         after = f"  after {', '.join(r['depends_on'])}" if r["depends_on"] else ""
         needed = "" if r["selected"] else "  (needed for its last frame)"
@@ -107,7 +130,7 @@ def status(
     from storyboard.build.run import default_build_dir, last_backend, open_cache
     from storyboard.build.selection import selection
     from storyboard.compiler.compile import CompileOptions, compile_file
-    from storyboard.views.status import shot_statuses, sound_statuses
+    from storyboard.views.status import image_statuses, shot_statuses, sound_statuses
 
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     build_dir = (out or default_build_dir(plan)).absolute()
@@ -117,6 +140,10 @@ def status(
     chosen = set(selection(plan, select, exclude, cache).chosen)
     statuses = [s for s in shot_statuses(plan, cache, build_dir) if s.id in chosen]
     sound = [s for s in sound_statuses(plan, cache, build_dir) if s.id.split(".")[0] in chosen or "." not in s.id]
+    from storyboard.build.images import images_needed
+
+    used = {i.id for i in images_needed(plan, [s for s in plan.shots if s.id in chosen])}
+    pictures = [s for s in image_statuses(plan, cache, build_dir) if s.id in used or len(chosen) == len(plan.shots)]
     film = build_dir / plan.film.output
     built_by = last_backend(build_dir)
     term = run.terminal
@@ -127,13 +154,14 @@ def status(
                 "film": {"path": relpath(film), "backend": built_by} if film.is_file() else None,
                 "shots": [s.to_json() for s in statuses],
                 **({"sounds": [s.to_json() for s in sound]} if sound else {}),
+                **({"images": [s.to_json() for s in pictures]} if pictures else {}),
             }
         )
         return
     if film.is_file():
         term.info(f"film: {relpath(film)}, from the last build with --backend {built_by or '?'}")
     term.info(f"shots as the {name} backend's cache holds them:")
-    statuses = statuses + sound
+    statuses = pictures + statuses + sound
     for s in statuses:
         if s.up_to_date:
             term.data(f"{s.id:<20} up to date")

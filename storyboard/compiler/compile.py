@@ -31,6 +31,7 @@ from storyboard.plan import (
     AssetRef,
     AudioPlan,
     FilmPlan,
+    ImagePlan,
     Plan,
     PromptPart,
     ShotPlan,
@@ -97,15 +98,20 @@ def _compile(path: Path | str, options: CompileOptions | None) -> tuple[Plan, Co
                     key=True,
                 )
             )
+    registry = _registry(doc, model, root, options, problems)
+    from storyboard.compiler.generate import Generator
+
+    generator = Generator(registry, [])
+    resolver = Resolver(store, generator)
+    generator.problems = resolver.problems  # a generated asset's problems are the resolver's
     try:
-        resolver = Resolver(store)
         resolved = resolver.resolve(doc, model)
     except InputError as exc:
         merged = problems + exc.problems  # the storyboard's own problems first, then each library's, by position
         merged.sort(key=lambda p: (0, p.line or 0, p.column or 0) if p.file == doc.display else (1, 0, 0))
         raise InputError(merged) from None
-    registry = _registry(doc, model, root, options, problems)
     compiler = _ShotCompiler(doc, model, resolved, root, problems, registry, store, options.allow_outside_assets)
+    compiler.images = tuple(generator.images)
     plan = compiler.run()
     return plan, CompileContext(doc, model, resolved, store, registry, resolver.warnings + compiler.warnings)
 
@@ -169,6 +175,7 @@ class _ShotCompiler(ModelRules):
         self.warnings: list[Problem] = []
         self.registry = registry
         self.store = store
+        self.images: tuple[ImagePlan, ...] = ()  # the generated assets' images (planned while resolving)
         self.ids: dict[str, int] = {}
         for i, shot in enumerate(model.shots):
             if shot.id in self.ids:
@@ -199,12 +206,13 @@ class _ShotCompiler(ModelRules):
     def _model(self, name: str, where: tuple[str | int, ...]) -> ModelInfo | None:
         found = self.registry.find(name)
         if found is None:
-            aliases = self.registry.aliases()
+            clips = [m for m in self.registry.models if m.kind != "image"]  # a shot is a clip
+            aliases = sorted(a for m in clips for a in m.aliases)
             self.problems.append(
                 self.doc.problem(
                     where,
                     f"unknown model {name!r}",
-                    did_you_mean(name, self.registry.known_names())
+                    did_you_mean(name, sorted({n for m in clips for n in (m.name, *m.aliases)}))
                     or "known models: " + ", ".join(aliases) + " (`storyboard models` lists them)",
                 )
             )
@@ -342,6 +350,7 @@ class _ShotCompiler(ModelRules):
                 aspect_ratio=self.film_aspect,
             ),
             audio=audio,
+            images=self.images,
         )
 
     def _pick_model(self, shot: Shot, where: tuple[str | int, ...]) -> ModelInfo | None:

@@ -51,6 +51,7 @@ class ModelInfo:
     source_seconds: tuple[float, float] | None = None  # an edit's source clip: shortest, longest
     audio_price_per_second: float | None = None  # with native audio on
     price_per_megapixel: float | None = None  # text-to-image
+    price_per_image: float | None = None  # image-to-image (and text-to-image priced per image)
     schema_source: str = ""
     user: bool = False  # added or changed by the storyboard's models file
     images: ImageLimits = ImageLimits()  # every image input: frontal, references, image_urls, start/end frames
@@ -154,6 +155,7 @@ class PriceSpec(_Spec):
     per_second: float | None = Field(default=None, ge=0)
     audio_per_second: float | None = Field(default=None, ge=0)
     per_megapixel: float | None = Field(default=None, ge=0)
+    per_image: float | None = Field(default=None, ge=0)
     source: str = ""
 
 
@@ -213,6 +215,7 @@ def _info(spec: ModelSpec, user: bool = False) -> ModelInfo:
         source_seconds=lim.source_seconds,
         audio_price_per_second=p.audio_per_second,
         price_per_megapixel=p.per_megapixel,
+        price_per_image=p.per_image,
         schema_source=spec.schema_,
         user=user,
         images=lim.images.limits(),

@@ -12,16 +12,19 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from storyboard.compiler.assets import AssetProblem, AssetStore, inside_folder
 from storyboard.compiler.load import Document, load_document, shown
 from storyboard.compiler.models import ANY_MODEL_VIEWS
-from storyboard.compiler.spec import ASSET_TABLES, Element, Library, Storyboard, Style
+from storyboard.compiler.spec import ASSET_TABLES, Element, Generate, GeneratedImage, Library, Storyboard, Style
 from storyboard.compiler.validate import validate_library
 from storyboard.errors import InputError, Problem
 from storyboard.plan import AssetRef
 from storyboard.util import did_you_mean
+
+if TYPE_CHECKING:
+    from storyboard.compiler.generate import Generator
 
 AssetKind = Literal["character", "object", "style", "image"]
 MAX_IMPORT_DEPTH = 32  # files in one chain of imports, the storyboard included
@@ -76,8 +79,10 @@ class Resolved:
 class Resolver:
     """Loads imports and resolves assets, collecting every problem before raising."""
 
-    def __init__(self, store: AssetStore):
+    def __init__(self, store: AssetStore, generator: Generator | None = None):
         self.store = store
+        self.generator = generator  # plans generated assets (None: `generate:` is refused)
+        self._prefix: dict[Path, str] = {}  # a library's namespace chain as the storyboard names it ("cast.")
         self.problems: list[Problem] = []
         self.warnings: list[Problem] = []
         self._scopes: dict[Path, Scope] = {}
@@ -172,6 +177,7 @@ class Resolver:
             return None
         if real in self._scopes:
             return self._scopes[real]
+        self._prefix.setdefault(real, self._prefix.get(doc.path.resolve(), "") + ns + ".")
         display = os.path.relpath(path) if not os.path.isabs(rel) else str(path)
         try:
             lib_doc = load_document(path, display)
@@ -288,6 +294,9 @@ class Resolver:
         spec = getattr(scope.model, table)[name]
         where = (table, name)
         if kind == "image":
+            if isinstance(spec, GeneratedImage):
+                refs = self._generated(scope, where, name, "image", spec.generate)
+                return Asset("image", name, scope.doc.display, refs, spec.description) if refs else None
             ref = self._ref(scope, where, spec)
             return Asset("image", name, scope.doc.display, (ref,)) if ref else None
         parent = None
@@ -338,7 +347,34 @@ class Resolver:
             return None
         return parent
 
+    def _generated(
+        self, scope: Scope, where: tuple[str | int, ...], name: str, kind: AssetKind, spec: Generate
+    ) -> tuple[AssetRef, ...] | None:
+        """The refs of an asset made from words (planned by the generator)."""
+        if self.generator is None:
+            self.problems.append(scope.doc.problem((*where, "generate"), "generated assets are not available here"))
+            return None
+        qualified = self._prefix.get(scope.doc.path.resolve(), "") + name
+        context = dict(scope.model.vars) if isinstance(scope.model, Storyboard) else {}
+        return self.generator.plan(scope.doc, where, qualified, kind, spec, context)
+
+    def _both(self, scope: Scope, where: tuple[str | int, ...], kind: str, name: str, files: str) -> None:
+        self.problems.append(
+            scope.doc.problem(
+                (*where, "generate"),
+                f"{kind} {name!r} has both `{files}` and `generate`",
+                f"keep `{files}:` to use your files, or `generate:` to make the images from words — not both",
+            )
+        )
+
     def _style(self, scope: Scope, name: str, spec: Style, parent: Asset | None) -> Asset | None:
+        if spec.generate is not None:
+            if spec.images is not None:
+                self._both(scope, ("styles", name), "style", name, "images")
+                return None
+            refs = self._generated(scope, ("styles", name), name, "style", spec.generate)
+            desc = spec.description if spec.description is not None else (parent.description if parent else None)
+            return Asset("style", name, scope.doc.display, refs, desc) if refs else None
         if spec.images is None:
             if parent is None:
                 self.problems.append(
@@ -359,6 +395,13 @@ class Resolver:
 
     def _element(self, scope: Scope, name: str, kind: AssetKind, spec: Element, parent: Asset | None) -> Asset | None:
         table = kind + "s"
+        if spec.generate is not None:
+            if spec.image is not None or spec.references is not None:
+                self._both(scope, (table, name), kind, name, "image" if spec.image is not None else "references")
+                return None
+            generated = self._generated(scope, (table, name), name, kind, spec.generate)
+            desc = spec.description if spec.description is not None else (parent.description if parent else None)
+            return Asset(kind, name, scope.doc.display, generated, desc) if generated else None
         if spec.image is not None:
             frontal = self._ref(scope, (table, name, "image"), spec.image)
         elif parent is not None:

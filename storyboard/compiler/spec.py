@@ -56,11 +56,38 @@ class TransitionSpec(_Model):
 TransitionField = Literal["cut", "crossfade", "fade"] | TransitionSpec
 
 
+class Generate(_Model):
+    """An image made from words on a text-to-image model instead of a file (docs/format.md, "Generated assets")."""
+
+    prompt: str = Field(description="what the image shows (a jinja template with the file's `vars`)")
+    views: int | None = Field(
+        default=None, description="characters and objects: reference views made from the frontal image, 1..3"
+    )
+    view_prompts: tuple[str, ...] | None = Field(
+        default=None, description="what each reference view shows (default: side, back, three-quarter)"
+    )
+    images: int | None = Field(default=None, description="styles: how many style images to make, 1..4")
+    model: ModelName | None = Field(default=None, description="the text-to-image model (default `flux-dev`)")
+    view_model: ModelName | None = Field(
+        default=None, description="the image-to-image model that makes the views from the frontal (default `kontext`)"
+    )
+    seed: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)] = Field(
+        default=1, description="the seed sent with every request, so a generation can be made again"
+    )
+    size: tuple[Annotated[int, Field(strict=True)], Annotated[int, Field(strict=True)]] | None = Field(
+        default=None, description="[width, height] in pixels (each 300..2048, aspect 0.40..2.50)"
+    )
+    aspect_ratio: Literal["16:9", "9:16", "1:1", "3:4", "4:3"] | None = Field(
+        default=None, description="a shape instead of a size (16:9 is 1344x768, 3:4 is 768x1024, ...)"
+    )
+
+
 class Element(_Model):
     """A character or object: an element of the request (frontal image + reference images)."""
 
     description: str | None = None
-    image: AssetPath | None = Field(None, description="the frontal image (required unless `extends` gives one)")
+    image: AssetPath | None = Field(None, description="the frontal image (required unless `extends` or `generate`)")
+    generate: Generate | None = Field(None, description="make the frontal image and views from words instead of files")
     references: tuple[AssetPath, ...] | None = Field(None, description="more views of the same element")
     extends: QualName | None = Field(None, description="inherit from another character or object, then override")
     voice: VoiceField | None = Field(None, description="the voice this character speaks with: a voice name or a voice")
@@ -72,6 +99,14 @@ class Style(_Model):
     description: str | None = None
     images: tuple[AssetPath, ...] | None = None
     extends: QualName | None = None
+    generate: Generate | None = Field(None, description="make the style images from words instead of files")
+
+
+class GeneratedImage(_Model):
+    """A named image made from words: ``images: {hall: {generate: {prompt: ...}}}``."""
+
+    generate: Generate
+    description: str | None = None
 
 
 class Defaults(_Model):
@@ -188,7 +223,7 @@ class _Assets(_Model):
     characters: dict[Ident, Element] = Field(default_factory=dict)
     objects: dict[Ident, Element] = Field(default_factory=dict)
     styles: dict[Ident, Style] = Field(default_factory=dict)
-    images: dict[Ident, AssetPath] = Field(default_factory=dict)
+    images: dict[Ident, AssetPath | GeneratedImage] = Field(default_factory=dict)
     voices: dict[Ident, Voice] = Field(default_factory=dict, description="voices, used by name in lines")
 
 

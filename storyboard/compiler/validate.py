@@ -80,6 +80,12 @@ def _describe(err: ErrorDetails, model: type[BaseModel]) -> tuple[str, str | Non
             hint = "known fields: " + ", ".join(owner.model_fields)
         return f"unknown field {field!r}", hint, True
     if kind == "missing":
+        if field == "prompt" and "generate" in loc:
+            return (
+                "a generated asset needs a prompt: missing required field 'prompt'",
+                "say what the image shows: `generate: {prompt: a young explorer with a red scarf, views: 2}`",
+                False,
+            )
         return f"missing required field {field!r}", None, False
     bool_hint = _BOOL_HINT if isinstance(inp, bool) else None
     if kind == "string_pattern_mismatch":

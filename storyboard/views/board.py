@@ -99,6 +99,7 @@ class Card:
     ends_on: str | None = None  # the shot whose frame this one ends on
     edit_of: str | None = None  # the shot whose clip this one edits
     is_card: bool = False  # a title or credit card, made locally
+    generated: tuple[str, ...] = ()  # "keeper.view1 (made from keeper.front)": generated images it uses
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +237,10 @@ class _CardMaker:
             return {"src": src, "note": None if src else f"cannot read {ref.display}"}
         if ref.kind == "url":
             return {"note": "remote image", "href": ref.value}
+        if ref.kind == "generated":
+            path = self._generated_file(ref)
+            src = self.thumbs(path) if path is not None else None
+            return {"src": src} if src else {"note": f"{ref.value}: generated from words, not made yet"}
         upstream = self.by_id.get(ref.value)
         if ref.kind == "clip":
             return {"note": f"the clip of {ref.value}"}
@@ -250,6 +255,25 @@ class _CardMaker:
                 return {"src": src}
         return {"note": f"last frame of {ref.value} not built yet"}
 
+    def _generated_file(self, ref: AssetRef) -> Path | None:
+        """The cached image behind a generated ref (the last build's backend), or None."""
+        if self.cache is None or ref.key is None:
+            return None
+        from storyboard.build.images import ImageStore
+
+        store = ImageStore(self.cache)
+        record = store.lookup(ref.key, verify=False)
+        return store.path(record) if record is not None else None
+
+    def _generated_edges(self, shot: ShotPlan) -> tuple[str, ...]:
+        """The generated images a shot uses, each with the image it is made from."""
+        made_from = {i.id: i.source for i in self.plan.images}
+        out = []
+        for ref in dict.fromkeys(a for a in shot.assets() if a.kind == "generated"):
+            source = made_from.get(ref.value)
+            out.append(f"{ref.value} (made from {source})" if source else f"{ref.value} (from words)")
+        return tuple(out)
+
     def card(self, shot: ShotPlan, number: int, cost: str, cost_note: str | None) -> Card:
         """The card of one shot."""
         mentions: dict[str, Mention] = {t: m for m in shot.mentions for t in m.tags}
@@ -261,7 +285,12 @@ class _CardMaker:
             anchor = anchors[tag] = f"shot-{shot.id}-element{i}"
             # the frontal image sent again as the one reference view (none declared) is not a second picture
             views = () if el.references == (el.frontal,) else el.references
-            minis = tuple(s for r in views if r.kind == "file" and (s := self.thumbs(r.path, r.sha256)))
+            minis = tuple(
+                s
+                for r in views
+                if (r.kind == "file" and (s := self.thumbs(r.path, r.sha256)))
+                or (r.kind == "generated" and (s := self.picture(r).get("src")))
+            )
             refs.append(
                 Thumb(
                     m.name if m else el.name,
@@ -311,6 +340,7 @@ class _CardMaker:
             end=Thumb(shot.end.display, "end frame", **self.picture(shot.end)) if shot.end is not None else None,
             ends_on=shot.end.value if shot.end is not None and shot.end.kind in ("last_frame", "first_frame") else None,
             edit_of=shot.video.value if shot.video is not None else None,
+            generated=self._generated_edges(shot),
             refs=tuple(refs),
             prompt=prompt_parts(shot.prompt, anchors),
             source_prompt=shot.source_prompt,

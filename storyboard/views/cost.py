@@ -49,21 +49,43 @@ class AudioCost:
 
 
 @dataclass(frozen=True, slots=True)
+class ImageCost:
+    """One generated image's estimate (per image, or per megapixel of the size asked)."""
+
+    id: str
+    model: str
+    width: int
+    height: int
+    price_usd: float | None
+    cached: bool
+
+    @property
+    def usd(self) -> float:
+        """Dollars this image would cost now (0 when cached or unpriced)."""
+        return 0.0 if self.cached or self.price_usd is None else self.price_usd
+
+
+@dataclass(frozen=True, slots=True)
 class Estimate:
     """The estimate for a build."""
 
     shots: tuple[ShotCost, ...]
     audio: tuple[AudioCost, ...] = ()
+    images: tuple[ImageCost, ...] = ()
 
     @property
     def total(self) -> float:
         """Dollars for everything not cached."""
-        return round(sum(s.usd for s in self.shots) + sum(a.usd for a in self.audio), 4)
+        return round(
+            sum(s.usd for s in self.shots) + sum(a.usd for a in self.audio) + sum(i.usd for i in self.images), 4
+        )
 
     @property
     def unpriced(self) -> list[str]:
-        """Shots whose model has no known price."""
-        return [s.id for s in self.shots if s.price_per_second is None and not s.cached and not s.refetch]
+        """Shots (and generated images) whose model has no known price."""
+        return [s.id for s in self.shots if s.price_per_second is None and not s.cached and not s.refetch] + [
+            i.id for i in self.images if i.price_usd is None and not i.cached
+        ]
 
     def to_json(self) -> dict[str, object]:
         """The estimate as ``storyboard cost --json`` prints it."""
@@ -99,6 +121,23 @@ class Estimate:
                 if self.audio
                 else {}
             ),
+            **(
+                {
+                    "images": [
+                        {
+                            "id": i.id,
+                            "model": i.model,
+                            "width": i.width,
+                            "height": i.height,
+                            "cached": i.cached,
+                            "usd": round(i.usd, 4),
+                        }  # fmt: skip
+                        for i in self.images
+                    ]
+                }
+                if self.images
+                else {}
+            ),
         }
 
 
@@ -129,6 +168,7 @@ def estimate(
     prices: dict[str, float],
     only: set[str] | None = None,
     refetch: set[str] | frozenset[str] = frozenset(),
+    image_cache: Cache | None = None,
 ) -> Estimate:
     """Estimate what building ``plan`` (or the ``only`` shots) will spend, given what ``cache`` holds.
 
@@ -136,7 +176,8 @@ def estimate(
     when its bytes still hash to its record (the build's own check; nothing is dropped here), and
     a shot whose request is identical to an earlier one's is paid once (the build makes it once).
     ``refetch`` shots are downloaded again from fal's CDN, not paid for again. ``cache=None``
-    (``--force``) counts every shot as to be paid.
+    (``--force``) counts every shot as to be paid; generated images are never made again by
+    ``--force``, so they are counted from ``image_cache`` (the build's cache) then.
     """
     out = []
     seen: set[str] = set()
@@ -157,7 +198,19 @@ def estimate(
         cached = store is not None and store.lookup(a.key, verify=False) is not None
         unit = "characters" if chars else "seconds"
         sounds.append(AudioCost(a.id, a.kind, a.endpoint, amount, unit, usd, cached))
-    return Estimate(tuple(out), tuple(sounds))
+    pictures = []
+    images_from = cache if cache is not None else image_cache
+    if plan.images and images_from is not None:
+        from storyboard.build.images import ImageStore, images_to_build
+
+        store_i = ImageStore(images_from)
+        for i in images_to_build(plan, only, images_from):
+            cached_i = store_i.lookup(i.key, verify=False) is not None
+            price_i = prices.get(i.model, i.price_usd)
+            pictures.append(ImageCost(i.id, i.model, i.width, i.height, price_i, cached_i))
+    elif plan.images:
+        pictures = [ImageCost(i.id, i.model, i.width, i.height, i.price_usd, False) for i in plan.images]
+    return Estimate(tuple(out), tuple(sounds), tuple(pictures))
 
 
 def audio_price_note(endpoint: str) -> str:

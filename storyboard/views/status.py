@@ -63,7 +63,11 @@ def explain(before: dict[str, Any], now: dict[str, Any], stale_upstream: set[str
         if name not in old_assets:
             reasons.append(f"asset {name} added")
         elif old_assets[name] != digest:
-            reasons.append(f"asset {name} changed (its bytes differ)")
+            reasons.append(
+                f"the generated image {name} changed (its request differs)"
+                if digest.startswith("generated:")
+                else f"asset {name} changed (its bytes differ)"
+            )
     for name in old_assets:
         if name not in now["assets"]:
             reasons.append(f"asset {name} no longer used")
@@ -125,4 +129,43 @@ def sound_statuses(plan: Plan, cache: Cache, build_dir: Path) -> list[ShotStatus
                 reasons.append("preview voice changed")
             reasons = reasons or ["its cached sound is missing"]
         out.append(ShotStatus(a.id, a.key, False, tuple(reasons)))
+    return out
+
+
+def image_statuses(plan: Plan, cache: Cache, build_dir: Path) -> list[ShotStatus]:
+    """Every generated image's status (up to date when the cache holds it), frontal images first."""
+    from storyboard.build.images import ImageStore
+
+    store = ImageStore(cache)
+    out = []
+    stale: set[str] = set()
+    for i in plan.images:
+        if store.lookup(i.key, verify=False) is not None:
+            out.append(ShotStatus(i.id, i.key, True, ()))
+            continue
+        stale.add(i.id)
+        try:
+            before = json.loads((build_dir / "images" / f"{i.id}.json").read_text("utf-8")).get("inputs")
+        except (OSError, ValueError):
+            before = None
+        if not isinstance(before, dict):
+            reasons = ["never built"]
+        else:
+            now = i.inputs()
+            old, new = before.get("request", {}), now["request"]
+            reasons = []
+            if before.get("endpoint") != now["endpoint"]:
+                reasons.append(f"model changed ({before.get('endpoint')} → {now['endpoint']})")
+            for k in sorted(set(old) | set(new)):
+                if old.get(k) != new.get(k):
+                    made_from = k == i.source_field
+                    reasons.append(
+                        f"the image it is made from ({i.source}) changed"
+                        if made_from
+                        else f"{k.replace('_', ' ')} changed"
+                    )
+            if i.source in stale and not any("made from" in r for r in reasons):
+                reasons.append(f"the image it is made from ({i.source}) is not built")
+            reasons = reasons or ["its cached image is missing"]
+        out.append(ShotStatus(i.id, i.key, False, tuple(reasons)))
     return out

@@ -11,7 +11,7 @@ from PIL import Image
 
 from support.cli import results, run_cli
 
-COMMANDS = ["validate", "compile", "build", "cost", "ls", "status", "graph", "board", "init", "export"]
+COMMANDS = ["validate", "compile", "build", "cost", "ls", "status", "graph", "board", "init", "export", "freeze"]
 
 
 def test_init_makes_a_project_that_builds_offline_at_once(tmp_path):

@@ -289,3 +289,15 @@ def test_wrap_prompt_breaks_overlong_words() -> None:
     measure = lambda run: 10.0 * len(run[0])  # noqa: E731
     lines = wrap_prompt("x" * 35, 100, measure)
     assert ["".join(t for t, _ in line) for line in lines] == ["x" * 10, "x" * 10, "x" * 10, "x" * 5]
+
+
+def test_cover_fills_a_frame_whose_width_matches_the_image_exactly() -> None:
+    """A 1344×768 start image (a generated 16:9 image) covering the 1384×778 background: the
+    scale rounds the crop a hair past the image's edge, which Pillow refused ("box offset can't
+    be negative") and failed the shot."""
+    from PIL import Image
+
+    from storyboard.backends.preview_card import cover
+
+    out = cover(Image.new("RGB", (1344, 768), (10, 20, 30)), (1384, 778))
+    assert out.size == (1384, 778)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from storyboard.backends.fakefal import audio, endpoints, video
+from storyboard.backends.fakefal import audio, endpoints, images, video
 from storyboard.backends.fakefal.protocol import (
     DEFAULT_CHAOS_KINDS,
     DEFAULT_CHAOS_PHASES,
@@ -169,6 +169,7 @@ class FakeFal:
         self._calls: list[Call] = []
         self._submissions: list[Submission] = []
         self._audio_submissions: list[Submission] = []  # speech, music, effects (see .audio)
+        self._image_submissions: list[Submission] = []  # generated assets' images (see .images)
         self.tunnels = 0  # TLS tunnels opened: fewer than calls when clients keep connections alive
         self._server: ProxyServer | None = None
         self._thread: threading.Thread | None = None
@@ -288,6 +289,7 @@ class FakeFal:
             self._calls.clear()
             self._submissions.clear()
             self._audio_submissions.clear()
+            self._image_submissions.clear()
 
     @property
     def calls(self) -> list[Call]:
@@ -306,6 +308,12 @@ class FakeFal:
         """Requests to the audio endpoints the queue accepted, in order (``submissions`` holds the videos)."""
         with self._lock:
             return list(self._audio_submissions)
+
+    @property
+    def image_submissions(self) -> list[Submission]:
+        """Requests to the image endpoints the queue accepted, in order."""
+        with self._lock:
+            return list(self._image_submissions)
 
     @property
     def uploads(self) -> list[Upload]:
@@ -429,12 +437,15 @@ class FakeFal:
     def _submit(self, req: HttpRequest, body: Any, phase: str) -> HttpResponse:
         endpoint = req.path.strip("/")
         sound = endpoint in audio.ENDPOINTS
-        if endpoint not in ENDPOINTS and not sound and endpoint not in endpoints.SCHEMAS:
+        picture = endpoint in images.ENDPOINTS
+        if endpoint not in ENDPOINTS and not sound and not picture and endpoint not in endpoints.SCHEMAS:
             return json_response(404, {"detail": f"Application '{endpoint}' not found"}, fal_request_id())
         if body is None:
             return json_response(422, JSON_INVALID, fal_request_id())
         if sound:
             errors = audio.validate(endpoint, body)
+        elif picture:  # FLUX.1 [dev] and Kontext (images.py)
+            errors = images.validate(endpoint, body, known=self._check_url, data=self.media.data_at)
         elif endpoint in endpoints.SCHEMAS:  # the rest of the Kling family (endpoints.py)
             errors = endpoints.validate_input(endpoint, body, known=self._check_url, data=self.media.data_at)
         else:
@@ -446,10 +457,12 @@ class FakeFal:
         job = self.queue.submit(endpoint, body, fate, stuck_seconds=self.stuck_seconds)
         if sound:
             audio.register(self.media, job)
+        elif picture:
+            images.register(self.media, job)
         else:
             self.media.add_result(job)
         with self._lock:
-            (self._audio_submissions if sound else self._submissions).append(
+            (self._audio_submissions if sound else self._image_submissions if picture else self._submissions).append(
                 Submission(endpoint, job.request_id, body, time.time())
             )
         if phase == "direct":
@@ -508,6 +521,10 @@ class FakeFal:
         if job.endpoint in audio.ENDPOINTS:
             return json_response(
                 200, audio.result(job, self._base(req, "v3.fal.media"), self.media), fal_request_id(rid)
+            )
+        if job.endpoint in images.ENDPOINTS:
+            return json_response(
+                200, images.result(job, self._base(req, "v3.fal.media"), self.media), fal_request_id(rid)
             )
         return json_response(
             200,

@@ -337,7 +337,9 @@ class Queue:
             if job.started_at is None:
                 return []
             duration, aspect = job.body.get("duration", "5"), job.body.get("aspect_ratio", "16:9")
-            lines = [(job.started_at, f"Generating a {duration} s {aspect} video")]
+            picture = "image_size" in job.body or "output_format" in job.body  # the image endpoints'
+            what = "an image" if picture else f"a {duration} s {aspect} video"
+            lines = [(job.started_at, f"Generating {what}")]
             span = job.processing_seconds if not job.stuck else math.inf
             end = job.finished_at if job.finished_at is not None else now
             for pct in (25, 50, 75):
@@ -345,7 +347,7 @@ class Queue:
                 if at <= end:
                     lines.append((at, f"Progress: {pct}%"))
             if job.finished_at is not None:
-                lines.append((job.finished_at, "Failed" if job.error else "Video ready"))
+                lines.append((job.finished_at, "Failed" if job.error else "Image ready" if picture else "Video ready"))
             return [
                 {"message": message, "level": "INFO", "source": "user", "timestamp": iso(self.wall(at))}
                 for at, message in lines
