@@ -18,7 +18,8 @@ from PIL import Image
 
 from storyboard.compiler.compile import compile_file
 from storyboard.views.board import THUMB_SIDE, board_command
-from support.cli import EXAMPLES, REPO, run_cli
+from support.cli import EXAMPLES, REPO
+from support.shared import copy_of
 
 SHOTS = ["arrival", "orbit", "memory", "keepsake"]
 TAG = re.compile(r"@(Element|Image)\d+")
@@ -143,13 +144,9 @@ def check_page(page: Path) -> Node:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The greenhouse example copied and built once with `storyboard build` (preview backend)."""
-    root = tmp_path_factory.mktemp("board") / "greenhouse"
-    shutil.copytree(EXAMPLES / "greenhouse", root, ignore=shutil.ignore_patterns("build", ".storyboard"))
-    proc = run_cli("build", str(root / "storyboard.yaml"))
-    assert proc.returncode == 0, proc.stderr
-    return root / "storyboard.yaml"
+def built(greenhouse_build: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The greenhouse example built with `storyboard build` (preview backend), copied for this module."""
+    return copy_of(greenhouse_build[0], tmp_path_factory.mktemp("board") / "greenhouse") / "storyboard.yaml"
 
 
 # -- the page before and after a build ----------------------------------------------------------

@@ -58,9 +58,8 @@ def _repaint(path: Path) -> None:
     im.save(path)
 
 
-def test_asset_change_regenerates_exactly_its_shots(example):
-    sb = example("greenhouse")
-    assert run_cli("build", str(sb)).returncode == 0
+def test_asset_change_regenerates_exactly_its_shots(built_greenhouse):
+    sb = built_greenhouse  # built once: every shot is cached
     _repaint(sb.parent / "assets" / "stone.png")  # used by orbit, memory, keepsake
     proc = run_cli("build", str(sb))
     assert proc.returncode == 0, proc.stderr
@@ -116,9 +115,8 @@ def test_sigkill_leaves_nothing_trusted_and_the_next_build_completes(example, tm
     assert film_frames(sb.parent / "build" / "greenhouse.mp4") == GREENHOUSE_FRAMES
 
 
-def test_damaged_cached_clip_is_regenerated_with_a_warning(example):
-    sb = example("greenhouse")
-    assert run_cli("build", str(sb)).returncode == 0
+def test_damaged_cached_clip_is_regenerated_with_a_warning(built_greenhouse):
+    sb = built_greenhouse  # built once: every shot is cached
     clip = next((sb.parent / ".storyboard" / "cache" / "preview" / "clips").rglob("*.mp4"))
     clip.chmod(0o644)  # cache files are read-only
     clip.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])

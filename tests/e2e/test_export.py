@@ -17,6 +17,7 @@ import pytest
 
 from sbtest import build_project, write_storyboard
 from support.cli import run_cli
+from support.shared import copy_of, made_once
 
 FPS = 24
 STORYBOARD = """
@@ -55,14 +56,20 @@ FORMATS = {
 }
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A three-shot film (a crossfade, a fade, a line, an effect, music) built once with the preview."""
-    root = build_project(tmp_path_factory.mktemp("export"))
+def _build(root: Path) -> dict[str, Any]:
+    build_project(root)
     write_storyboard(root, STORYBOARD)
     proc = run_cli("build", str(root / "storyboard.yaml"))
     assert proc.returncode == 0, proc.stderr
-    return root
+    return {}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A three-shot film (a crossfade, a fade, a line, an effect, music) built once per run with the
+    preview (shared by the workers), copied for this module."""
+    folder, _ = made_once(tmp_path_factory, "export", _build)
+    return copy_of(folder, tmp_path_factory.mktemp("export") / "project")
 
 
 def film_frames(film: Path) -> int:

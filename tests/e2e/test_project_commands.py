@@ -29,12 +29,11 @@ def test_init_makes_a_project_that_builds_offline_at_once(tmp_path):
     assert again.returncode == 2 and "not empty" in again.stderr
 
 
-def test_status_explains_why_each_shot_is_stale(example):
-    sb = example("greenhouse")
-    first = run_cli("status", str(sb), "--json")
+def test_status_explains_why_each_shot_is_stale(example, built_greenhouse):
+    first = run_cli("status", str(example("greenhouse")), "--json")
     assert {s["state"] for s in json.loads(first.stdout)["shots"]} == {"stale"}
     assert all(s["reasons"] == ["never built"] for s in json.loads(first.stdout)["shots"])
-    assert run_cli("build", str(sb)).returncode == 0
+    sb = built_greenhouse  # the same storyboard after `storyboard build`
     fresh = json.loads(run_cli("status", str(sb), "--json").stdout)["shots"]
     assert {s["state"] for s in fresh} == {"up to date"}
 
@@ -98,11 +97,10 @@ def test_select_builds_only_the_selection_and_stitches_only_when_complete(exampl
     assert (sb.parent / "build" / "greenhouse.mp4").exists()
 
 
-def test_timeline_reads_back_and_matches_the_film(example):
+def test_timeline_reads_back_and_matches_the_film(built_greenhouse):
     import opentimelineio as otio
 
-    sb = example("greenhouse")
-    assert run_cli("build", str(sb)).returncode == 0
+    sb = built_greenhouse
     film = sb.parent / "build" / "greenhouse.mp4"
     timeline = otio.adapters.read_from_file(str(sb.parent / "build" / "greenhouse.otio"))
     (track,) = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video]  # audio: test_sound.py

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from support.cli import run_cli
+from support.shared import copy_of
 
 FPS = 24
 TARGET = -14.0
@@ -75,18 +76,11 @@ def srt_cues(path: Path) -> list[tuple[float, float, str]]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The greenhouse example built once (preview backend) in a private folder."""
-    import shutil
-
-    from support.cli import EXAMPLES
-
-    root = tmp_path_factory.mktemp("sound") / "greenhouse"
-    shutil.copytree(EXAMPLES / "greenhouse", root, ignore=shutil.ignore_patterns("build", ".storyboard"))
-    proc = run_cli("build", str(root / "storyboard.yaml"))
-    assert proc.returncode == 0, proc.stderr
-    assert "sound: 4 generated, 0 cached, 0 failed" in proc.stderr
-    return root
+def built(greenhouse_build: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The greenhouse example built once (preview backend), copied into a private folder."""
+    folder, stderr = greenhouse_build
+    assert "sound: 4 generated, 0 cached, 0 failed" in stderr
+    return copy_of(folder, tmp_path_factory.mktemp("sound") / "greenhouse")
 
 
 def test_the_film_has_sound_as_long_as_its_picture(built: Path) -> None:
@@ -244,7 +238,28 @@ def test_sigkill_during_speech_resumes_without_a_second_submission(example, fake
     spoken = lambda: [s for s in fake.audio_submissions if "There you are" in s.body.get("text", "")]  # noqa: E731
     while time.monotonic() < deadline and not spoken():
         time.sleep(0.05)
-    time.sleep(0.5)  # the request id is journalled; the request is stuck on the fake
+    line_id = spoken()[0].request_id if spoken() else None
+
+    def journal() -> tuple[set[str], set[str]]:
+        """(request ids journalled as submitted, keys whose submission is under way) in the build's journal."""
+        ids, open_intents = set(), set()
+        for path in (sb.parent / ".storyboard").rglob("journal.jsonl"):
+            for line in path.read_text("utf-8").splitlines():
+                try:
+                    e = json.loads(line)
+                except ValueError:
+                    continue  # a line being written
+                if e.get("event") == "submitting":
+                    open_intents.add(e.get("key"))
+                elif e.get("event") in ("submitted", "intent_dropped"):
+                    open_intents.discard(e.get("key"))
+                    ids.add(e.get("request_id"))
+        return ids, open_intents
+
+    # kill once the line's request id is journalled (it is stuck on the fake) and no other request is
+    # between being sent and being journalled (a kill there holds that sound, by design, on the rerun)
+    while time.monotonic() < deadline and not (line_id in (state := journal())[0] and not state[1]):
+        time.sleep(0.01)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     assert len(spoken()) == 1
