@@ -254,8 +254,8 @@ class FalBackend(Backend):
             if url is None:
                 self._check_cancel(job)
                 job.progress(Progress(job.shot.id, f"uploading {ref.display}", state="uploading"))
-                if ref.kind == "last_frame":
-                    check_start_frame(path, ref.display)
+                if ref.kind in ("last_frame", "first_frame"):  # made by the build: checked here
+                    check_start_frame(path, ref.display, job.shot.image_limits)
                 lifecycle = fal_client.StorageSettings(expires_in=UPLOAD_LIFETIME)
                 url = self._retry(
                     lambda: self.client.upload_file(path, lifecycle=lifecycle), f"upload of {ref.display}", job

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from storyboard.errors import BackendError, CredentialsError, redact
+from storyboard.plan import ImageLimits
 
 
 class _RedactingHandler(logging.StreamHandler):
@@ -53,29 +54,17 @@ def detail_words(detail: Any) -> str:
     return str(detail)
 
 
-# fal's documented limits for image inputs (its schema, not the compiler's registry: backends
-# never import the compiler). Only the extracted last frame is checked here; the compiler checks
-# every asset the storyboard names before anything is uploaded.
-MIN_IMAGE_SIDE, MAX_IMAGE_BYTES, IMAGE_ASPECT = 300, 10_000_000, (0.40, 2.50)
-
-
-def check_start_frame(path: Path, what: str) -> None:
-    """Refuse an extracted last frame that fal would refuse as a start frame (before uploading it)."""
+def check_start_frame(path: Path, what: str, limits: ImageLimits) -> None:
+    """Refuse a frame the build extracted (a last or first frame) that the shot's model would refuse
+    as an image input, before uploading it; ``limits`` are the model's, carried on the Plan."""
     from storyboard.media.verify import image_size
 
-    size = path.stat().st_size
-    fmt, width, height = image_size(path)
-    problem = None
-    if size > MAX_IMAGE_BYTES:
-        problem = f"it is {size / 1e6:.1f} MB (fal takes at most 10 MB)"
-    elif min(width, height) < MIN_IMAGE_SIDE:
-        problem = f"it is {width}×{height} px (fal needs at least {MIN_IMAGE_SIDE} px a side)"
-    elif not IMAGE_ASPECT[0] <= width / height <= IMAGE_ASPECT[1]:
-        problem = f"its aspect ratio {width / height:.2f} is outside fal's 0.40–2.50"
-    elif fmt not in ("PNG", "JPEG", "WEBP"):
-        problem = f"it is {fmt} (fal takes JPEG, PNG or WebP)"
+    problem = limits.size_problem(path.stat().st_size)
+    if problem is None:
+        fmt, width, height = image_size(path)
+        problem = limits.image_problem(fmt, width, height)
     if problem:
-        raise BackendError(f"{what} cannot be a start frame on fal: {problem}; nothing was uploaded")
+        raise BackendError(f"{what} cannot be a start or end frame on fal: it {problem}; nothing was uploaded")
 
 
 def with_reference_views(request: dict[str, Any]) -> dict[str, Any]:

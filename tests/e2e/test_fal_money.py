@@ -226,6 +226,6 @@ def test_a_last_frame_fal_would_refuse_is_never_uploaded(project: Path, fake_fal
     sb = write_storyboard(project, CHAIN)
     proc = build(sb, fake)
     assert proc.returncode == 1
-    assert "first.last_frame cannot be a start frame on fal: it is 240×240 px" in proc.stderr, proc.stderr
+    assert "first.last_frame cannot be a start or end frame on fal: it is 240×240 pixels" in proc.stderr, proc.stderr
     assert len(fake.uploads) == 1 and len(fake.submissions) == 1  # only the first shot's own start image
     assert results(sb.parent / "build")["second"]["status"] == "failed"

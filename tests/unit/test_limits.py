@@ -369,3 +369,19 @@ def test_a_url_asset_compiles_with_a_warning_that_it_is_not_checked(project: Pat
         "the model's limits (10 MB, 300 px a side, aspect 0.40-2.50, PNG/JPEG/WebP), and fal refuses one it cannot "
         "take — download it beside the storyboard and name the file, so that it is checked before you pay"
     ]
+
+
+def test_a_frame_the_build_extracts_is_checked_against_the_shots_own_model(tmp_path: Path) -> None:
+    """The fal backend checks an extracted last or first frame with the limits the Plan carries."""
+    from storyboard.backends.fal_support import check_start_frame
+    from storyboard.errors import BackendError
+
+    frame = tmp_path / "frame.png"
+    draw(frame, (10, 20, 30), (400, 400))
+    check_start_frame(frame, "a.last_frame", ImageLimits())  # fal's own limits: 400 px is fine
+    with pytest.raises(BackendError) as info:
+        check_start_frame(frame, "a.last_frame", ImageLimits(min_side=512))  # a model that needs more
+    assert str(info.value) == (
+        "a.last_frame cannot be a start or end frame on fal: it is 400×400 pixels; "
+        "the model needs at least 512 on each side; nothing was uploaded"
+    )
