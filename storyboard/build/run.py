@@ -164,17 +164,19 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
             film, note = None, refused_film_note(damaged)
         else:
             film, note = stitch_film(plan, build_dir, cache, executor.results, options.backend)
-        placed = None
-        if film is not None and plan.audio:
+        placed, native = None, None
+        if film is not None:  # lines, effects, music, or a clip's own sound (a model's native audio)
             from storyboard.build.sound import finish_sound
 
             sound = finish_sound(plan, build_dir, cache, film)
-            note, placed = f"{note}; {sound.note}", sound.placed
+            note = f"{note}; {sound.note}" if sound.note else note
+            placed, native = sound.placed, sound.native
         write_run_results(build_dir, options.backend, film, results, sound_results, image_results)
         if film is not None:
             from storyboard.media.timeline import write_timeline
 
-            write_timeline(plan, build_dir, film, audio_tracks=audio_tracks(placed, build_dir) if placed else None)
+            tracks = audio_tracks(placed or [], build_dir, native) if placed or native else None
+            write_timeline(plan, build_dir, film, audio_tracks=tracks)
         warnings = fit_warnings + list(cache.warnings) + list(getattr(backend, "warnings", []))
         return BuildOutcome(
             results,
@@ -204,13 +206,17 @@ def sound_result(r: SoundResult) -> ShotResult:
     return ShotResult(r.id, r.key, ShotStatus(r.status), r.seconds, r.error, r.path)
 
 
-def audio_tracks(placed: list, build_dir: Path) -> list[tuple[str, list[tuple[float, float, str, str]]]]:
+def audio_tracks(
+    placed: list, build_dir: Path, native: list | None = None
+) -> list[tuple[str, list[tuple[float, float, str, str]]]]:
     """The timeline's audio tracks: (track name, [(start s, length s, file relative to the build, id)])."""
-    tracks: dict[str, list[tuple[float, float, str, str]]] = {"Dialogue": [], "Effects": [], "Music": []}
+    tracks: dict[str, list[tuple[float, float, str, str]]] = {"Dialogue": [], "Effects": [], "Music": [], "Native": []}
     names = {"line": "Dialogue", "sfx": "Effects", "music": "Music"}
     for p in placed:
         rel = f"audio/{p.audio.id}.wav" if p.audio.generated else os.path.relpath(p.audio.file.path, build_dir)
         tracks[names[p.audio.kind]].append((p.start, p.length, rel, p.audio.id))
+    for n in native or []:  # each clip's own sound, under its clip
+        tracks["Native"].append((n.start, n.length, f"audio/{n.shot}.native.wav", f"{n.shot}.native"))
     return [(name, items) for name, items in tracks.items() if items]
 
 

@@ -3,6 +3,8 @@
 Outputs beside the film (``<stem>`` is the film's name without ``.mp4``)::
 
     <stem>.dialogue.wav  <stem>.effects.wav  <stem>.music.wav   the stems, 48 kHz stereo
+    <stem>.native.wav                                           the clips' own sound, when a clip has it
+    audio/<shot>.native.wav                                     each clip's own sound (for the timeline)
     <stem>.srt  <stem>.vtt                                      subtitles from the lines
     .sound.json                                                 what the sound was made of
 
@@ -21,9 +23,20 @@ from fractions import Fraction
 from pathlib import Path
 
 from storyboard.build.audio import SoundRecord, SoundStore
-from storyboard.build.cache import Cache
+from storyboard.build.cache import Cache, place_file
 from storyboard.media.ffmpeg import run_ffmpeg
-from storyboard.media.mix import Layout, MixReport, Sound, Stem, decode_to_wav, layout, mix_film, wav_duration
+from storyboard.media.mix import (
+    STEMS,
+    Layout,
+    MixReport,
+    Sound,
+    Stem,
+    decode_to_wav,
+    layout,
+    mix_film,
+    stems_of,
+    wav_duration,
+)
 from storyboard.media.probe import probe
 from storyboard.media.subtitles import Cue, write_subtitles
 from storyboard.plan import AudioPlan, Plan
@@ -44,12 +57,24 @@ class Placed:
     record: SoundRecord | None = None  # generated sounds
 
 
+@dataclass(frozen=True, slots=True)
+class Native:
+    """A clip's own sound (a model's native audio) where the film plays it."""
+
+    shot: str
+    index: int
+    path: Path  # audio/<shot>.native.wav in the build folder
+    start: float  # seconds into the film
+    length: float  # the clip's length
+
+
 @dataclass
 class SoundOutcome:
     """What the sound step did."""
 
     note: str
     placed: list[Placed] = field(default_factory=list)
+    native: list[Native] = field(default_factory=list)
     report: MixReport | None = None
     subtitles: tuple[Path, ...] = ()
 
@@ -57,7 +82,7 @@ class SoundOutcome:
 def stem_paths(film: Path) -> dict[Stem, Path]:
     """The stem files beside ``film``."""
     base = film.with_suffix("")
-    return {s: base.with_name(f"{base.name}.{s}.wav") for s in ("dialogue", "effects", "music")}
+    return {s: base.with_name(f"{base.name}.{s}.wav") for s in STEMS}
 
 
 def _author_wav(cache: Cache, audio: AudioPlan) -> Path:
@@ -80,6 +105,37 @@ def film_layout(plan: Plan, cache: Cache) -> Layout:
     infos = [probe(cache.clip_path(s.key)) for s in plan.shots]
     fps = Fraction(infos[0].fps) if infos[0].fps else Fraction(24)
     return layout([i.frames for i in infos], [s.transition for s in plan.shots], fps)
+
+
+def may_have_native_audio(plan: Plan) -> bool:
+    """Whether any shot asked its model for native audio (``generate_audio`` sent true)."""
+    return any(s.audio for s in plan.shots)
+
+
+def native_audio(plan: Plan, cache: Cache, lay: Layout, build_dir: Path) -> list[Native]:
+    """Every clip that has its own sound, decoded once into the cache (by the clip's key) and copied
+    to ``build/audio/<shot>.native.wav``; placed at its clip in the film. Judged from the clip
+    itself, not the request: a clip without an audio stream has no native sound."""
+    out = []
+    for i, s in enumerate(plan.shots):
+        if not s.audio:
+            continue
+        clip = cache.clip_path(s.key)
+        if not probe(clip).has_audio:
+            continue
+        cached = cache.base / "audio" / "native" / f"{s.key}.wav"
+        if not cached.exists():
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp.wav")
+            try:
+                decode_to_wav(clip, tmp)
+                os.replace(tmp, cached)
+            finally:
+                tmp.unlink(missing_ok=True)
+        dest = build_dir / "audio" / f"{s.id}.native.wav"
+        place_file(cached, dest, sha256_file(cached))
+        out.append(Native(s.id, i, dest, lay.starts[i], lay.lengths[i]))
+    return out
 
 
 def place(plan: Plan, cache: Cache, lay: Layout) -> tuple[list[Placed], list[str]]:
@@ -138,7 +194,7 @@ def cues(placed: list[Placed], total: float) -> list[Cue]:
     return out
 
 
-def sound_key(plan: Plan, build_dir: Path, placed: list[Placed]) -> str:
+def sound_key(plan: Plan, build_dir: Path, placed: list[Placed], native: list[Native] | None = None) -> str:
     """A hash of what the film's sound is made of: the picture's stamp, every sound's bytes and placement, the mix settings."""
     try:
         picture = json.loads((build_dir / ".film.json").read_text("utf-8")).get("key")
@@ -151,7 +207,10 @@ def sound_key(plan: Plan, build_dir: Path, placed: list[Placed]) -> str:
     settings: list[object] = [plan.film.loudness, plan.film.true_peak, plan.film.subtitles, SOUND_VERSION]
     if plan.film.burn_subtitles:  # a film made before burn-in existed keeps its key
         settings.append("burn-in")
-    return hashlib.sha256(json.dumps([picture, parts, settings], sort_keys=True).encode()).hexdigest()
+    material: list[object] = [picture, parts, settings]
+    if native:  # a film without native sound keeps the key it had before native sound existed
+        material.append([(n.shot, plan.shots[n.index].key) for n in native])
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
 def _strip_sound(film: Path) -> None:
@@ -185,16 +244,21 @@ def _restamp_picture(build_dir: Path, film: Path) -> None:
 
 def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> SoundOutcome:
     """Give the stitched ``film`` its sound and subtitles, unless they are current."""
-    if not plan.audio:
+    if not plan.audio and not may_have_native_audio(plan):
         return SoundOutcome("")
     lay = film_layout(plan, cache)
+    native = native_audio(plan, cache, lay, build_dir) if may_have_native_audio(plan) else []
+    if not plan.audio and not native:
+        return SoundOutcome("")
     placed, missing = place(plan, cache, lay)
     if missing:
         _strip_sound(film)
         _restamp_picture(build_dir, film)
         (build_dir / ".sound.json").unlink(missing_ok=True)
-        return SoundOutcome(f"sound not mixed: {len(missing)} sound(s) not built ({', '.join(missing[:5])})", placed)
-    key = sound_key(plan, build_dir, placed)
+        return SoundOutcome(
+            f"sound not mixed: {len(missing)} sound(s) not built ({', '.join(missing[:5])})", placed, native
+        )
+    key = sound_key(plan, build_dir, placed, native)
     stamp = build_dir / ".sound.json"
     base = film.with_suffix("")
     subtitle_cues = cues(placed, lay.total)
@@ -204,7 +268,7 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> Sound
     try:
         prior = json.loads(stamp.read_text("utf-8"))
         if prior.get("key") == key and prior.get("size") == film.stat().st_size:
-            return SoundOutcome("sound unchanged", placed, subtitles=subs)
+            return SoundOutcome("sound unchanged", placed, native, subtitles=subs)
     except (OSError, ValueError):
         pass
     if subs:
@@ -218,11 +282,15 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> Sound
               duck=p.audio.duck)
         for p in placed
     ]  # fmt: skip
+    sounds += [Sound(f"{n.shot}.native", "native", n.path, 0.0, shot=n.index) for n in native]
+    stems = stem_paths(film)
+    for stem in set(STEMS) - set(stems_of(sounds)):  # a stem this mix does not make must not linger from an older one
+        stems[stem].unlink(missing_ok=True)
     tmp = film.with_name(f".{film.name}.{os.getpid()}.sound.tmp.mp4")
     try:
         report = mix_film(
             film, tmp, sounds, lay, speech_intervals(placed, lay.total), target=plan.film.loudness,
-            true_peak=plan.film.true_peak, stems=stem_paths(film), workdir=cache.base / "mix",
+            true_peak=plan.film.true_peak, stems=stems, workdir=cache.base / "mix",
             subtitles=subs[0] if subs else None,
         )  # fmt: skip
         if plan.film.burn_subtitles and subs:
@@ -247,6 +315,7 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> Sound
     return SoundOutcome(
         f"sound mixed at {report.loudness:.1f} LUFS, true peak {report.true_peak:.1f} dBTP{burn_note}",
         placed,
+        native,
         report,
         subs,
     )

@@ -1,9 +1,11 @@
-"""The film's sound: stems (dialogue, effects, music) mixed, ducked, normalised and muxed onto the picture.
+"""The film's sound: stems (dialogue, effects, music, native) mixed, ducked, normalised and muxed onto the picture.
 
 * **Dialogue**: every line at its place in the film (``adelay``), summed (``amix``, no normalising).
 * **Effects** follow the picture: each shot gets a bed as long as its clip holding its effects,
   and the beds are joined the way the clips are — ``acrossfade`` over a crossfade's overlap, a
   fade out and in around a fade, a plain join at a cut — so the track lasts as long as the film.
+* **Native** (a clip's own sound, when a model made it): beds exactly like the effects, one per
+  clip; the stem exists only when some clip has sound. Music is not ducked under it.
 * **Music**: each cue trimmed (looped if the file is short), faded in and out, at its level; then
   ducked under speech by a gain envelope over the spoken intervals (known exactly from the lines:
   the dip is the cue's ``duck`` dB, ramped over 0.15 s before and 0.35 s after each line). A
@@ -24,7 +26,7 @@ from __future__ import annotations
 import re
 import subprocess
 import wave
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -39,8 +41,8 @@ RATE = 48000
 SILENCE_FLOOR = 10 ** (-45 / 20)  # -45 dBFS: below this a 10 ms window counts as silence
 DUCK_ATTACK, DUCK_RELEASE = 0.15, 0.35
 PEAK_MARGIN = 0.5  # dB kept below the true-peak ceiling for the AAC encoder's overshoot
-Stem = Literal["dialogue", "effects", "music"]
-STEMS: tuple[Stem, ...] = ("dialogue", "effects", "music")
+Stem = Literal["dialogue", "effects", "music", "native"]
+STEMS: tuple[Stem, ...] = ("dialogue", "effects", "music", "native")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,37 +203,10 @@ def stem_graph(
         parts.append(f"[{k}:a]{fmt},volume={s.level}dB,adelay={_ms(s.start)}:all=1[s{k}]")
         labels.append(f"[s{k}]")
     parts.append(_sum(labels, "dialogue"))
-    # effects: one bed per clip, joined like the clips
-    beds: list[str] = []
-    for i, length in enumerate(lay.lengths):
-        labels = [f"[z{i}]"]
-        parts.append(f"{silence}:d={length:.6f}[z{i}]")
-        for s in (s for s in sounds if s.stem == "effects" and s.shot == i):
-            k = add_input(s)
-            parts.append(
-                f"[{k}:a]{fmt},atrim=0:{max(0.01, length - s.start):.6f},volume={s.level}dB,"
-                f"adelay={_ms(s.start)}:all=1[s{k}]"
-            )
-            labels.append(f"[s{k}]")
-        parts.append(_sum(labels, f"b{i}"))
-        beds.append(f"b{i}")
-    acc, acc_len = beds[0], lay.lengths[0]
-    for i in range(1, len(beds)):
-        join, bed, length = lay.joins[i], beds[i], lay.lengths[i]
-        if join.kind == "crossfade":
-            d = join.overlap / lay.fps
-            parts.append(f"[{acc}][{bed}]acrossfade=d={float(d):.6f}:c1=tri:c2=tri[j{i}]")
-            acc_len += length - float(d)
-        else:
-            if join.kind == "fade":
-                tail, head = float(join.tail / lay.fps), float(join.head / lay.fps)
-                parts.append(f"[{acc}]afade=t=out:st={acc_len - tail:.6f}:d={tail:.6f}[fo{i}]")
-                parts.append(f"[{bed}]afade=t=in:d={head:.6f}[fi{i}]")
-                acc, bed = f"fo{i}", f"fi{i}"
-            parts.append(f"[{acc}][{bed}]concat=n=2:v=0:a=1[j{i}]")
-            acc_len += length
-        acc = f"j{i}"
-    parts.append(f"[{acc}]atrim=0:{total:.6f},apad=whole_dur={total:.6f}[effects]")
+    # effects (and the clips' own sound): one bed per clip, joined like the clips
+    parts += _beds(sounds, "effects", lay, add_input, fmt)
+    if any(s.stem == "native" for s in sounds):
+        parts += _beds(sounds, "native", lay, add_input, fmt)
     # music
     labels = ["[m0]"]
     parts.append(f"{silence}:d={total:.6f}[m0]")
@@ -252,10 +227,55 @@ def stem_graph(
         labels.append(f"[s{k}]")
     parts.append(_sum(labels, "music"))
     # the sum, and a copy of each stem for its file
-    for stem in STEMS:
+    made = stems_of(sounds)
+    for stem in made:
         parts.append(f"[{stem}]asplit=2[{stem}_out][{stem}_mix]")
-    parts.append("[dialogue_mix][effects_mix][music_mix]amix=inputs=3:normalize=0:duration=first[mix]")
+    mixed = "".join(f"[{stem}_mix]" for stem in made)
+    parts.append(f"{mixed}amix=inputs={len(made)}:normalize=0:duration=first[mix]")
     return inputs, ";".join(parts)
+
+
+def stems_of(sounds: Sequence[Sound]) -> tuple[Stem, ...]:
+    """The stems a mix of ``sounds`` makes: dialogue, effects and music always; native when a clip has sound."""
+    return tuple(s for s in STEMS if s != "native" or any(x.stem == "native" for x in sounds))
+
+
+def _beds(sounds: Sequence[Sound], stem: Stem, lay: Layout, add_input: Callable[[Sound], int], fmt: str) -> list[str]:
+    """Filters making ``[stem]``: one bed per clip, as long as the clip, holding that clip's sounds,
+    the beds joined the way the clips are (crossfade, fade out and in, cut)."""
+    parts, beds = [], []
+    silence = f"anullsrc=r={RATE}:cl=stereo"
+    tag = stem[0]
+    for i, length in enumerate(lay.lengths):
+        labels = [f"[{tag}z{i}]"]
+        parts.append(f"{silence}:d={length:.6f}[{tag}z{i}]")
+        for s in (s for s in sounds if s.stem == stem and s.shot == i):
+            k = add_input(s)
+            parts.append(
+                f"[{k}:a]{fmt},atrim=0:{max(0.01, length - s.start):.6f},volume={s.level}dB,"
+                f"adelay={_ms(s.start)}:all=1[s{k}]"
+            )
+            labels.append(f"[s{k}]")
+        parts.append(_sum(labels, f"{tag}b{i}"))
+        beds.append(f"{tag}b{i}")
+    acc, acc_len = beds[0], lay.lengths[0]
+    for i in range(1, len(beds)):
+        join, bed, length = lay.joins[i], beds[i], lay.lengths[i]
+        if join.kind == "crossfade":
+            d = join.overlap / lay.fps
+            parts.append(f"[{acc}][{bed}]acrossfade=d={float(d):.6f}:c1=tri:c2=tri[{tag}j{i}]")
+            acc_len += length - float(d)
+        else:
+            if join.kind == "fade":
+                tail, head = float(join.tail / lay.fps), float(join.head / lay.fps)
+                parts.append(f"[{acc}]afade=t=out:st={acc_len - tail:.6f}:d={tail:.6f}[{tag}fo{i}]")
+                parts.append(f"[{bed}]afade=t=in:d={head:.6f}[{tag}fi{i}]")
+                acc, bed = f"{tag}fo{i}", f"{tag}fi{i}"
+            parts.append(f"[{acc}][{bed}]concat=n=2:v=0:a=1[{tag}j{i}]")
+            acc_len += length
+        acc = f"{tag}j{i}"
+    parts.append(f"[{acc}]atrim=0:{lay.total:.6f},apad=whole_dur={lay.total:.6f}[{stem}]")
+    return parts
 
 
 def render_stems(
@@ -267,7 +287,7 @@ def render_stems(
     for a in inputs:
         args += a
     args += ["-filter_complex", graph]
-    for stem in STEMS:
+    for stem in stems_of(sounds):
         args += ["-map", f"[{stem}_out]", "-c:a", "pcm_s16le", "-ar", str(RATE), "-y", str(stems[stem])]
     args += ["-map", "[mix]", "-c:a", "pcm_f32le", "-ar", str(RATE), "-y", str(premix)]
     run_ffmpeg(args, what="mixing the stems")

@@ -92,6 +92,16 @@ def test_the_film_has_sound_as_long_as_its_picture(built: Path) -> None:
     assert found["subtitle"][0] == "mov_text"
 
 
+def test_a_rebuild_with_nothing_changed_leaves_the_film_alone(built: Path) -> None:
+    """The mux rewrites the stitched film: its stamp must follow, or every rebuild stitched and mixed again."""
+    film = built / "build" / "greenhouse.mp4"
+    before = (film.stat().st_mtime_ns, film.read_bytes())
+    proc = run_cli("build", str(built / "storyboard.yaml"))
+    assert proc.returncode == 0, proc.stderr
+    assert "sound unchanged" in proc.stderr
+    assert (film.stat().st_mtime_ns, film.read_bytes()) == before
+
+
 def test_the_film_is_at_its_loudness_target_under_the_true_peak_ceiling(built: Path) -> None:
     loudness, peak = ebur128(built / "build" / "greenhouse.mp4")
     assert abs(loudness - TARGET) <= 1.0

@@ -97,3 +97,49 @@ def test_the_preview_speaks(tmp_path: Path) -> None:
     assert job.words[0][1] < job.words[1][1] < job.words[2][1]
     start, end = sound_span(job.dest)
     assert 0 <= start < 0.3 and seconds - 0.3 < end <= seconds
+
+
+def _tone(path: Path, seconds: float, freq: float = 330.0, amp: float = 0.25) -> None:
+    rate = 48000
+    t = np.arange(int(seconds * rate)) / rate
+    data = (amp * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(data.tobytes())
+
+
+def _rms_db(path: Path, a: float, b: float) -> float:
+    with wave.open(str(path), "rb") as w:
+        rate, ch = w.getframerate(), w.getnchannels()
+        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768
+    x = x.reshape(-1, ch).mean(axis=1)[int(a * rate) : int(b * rate)]
+    return float(20 * np.log10(np.sqrt(np.mean(x**2)) + 1e-12))
+
+
+def test_native_sound_is_a_fourth_stem_that_follows_the_picture_and_does_not_duck_music(tmp_path: Path) -> None:
+    from storyboard.media.mix import Sound, render_stems, stems_of
+
+    # two 2-s clips crossfaded over 0.5 s; only the second has its own sound; music throughout
+    lay = layout([48, 48], [Transition(), Transition(type="crossfade", duration=0.5)], Fraction(24))
+    native, music = tmp_path / "native.wav", tmp_path / "music.wav"
+    _tone(native, 2.0)
+    _tone(music, 4.0, freq=110.0, amp=0.1)
+    sounds = [
+        Sound("b.native", "native", native, 0.0, shot=1),
+        Sound("m", "music", music, 0.0, -6.0, length=lay.total, file_seconds=4.0, duck=12),
+    ]
+    assert stems_of(sounds) == ("dialogue", "effects", "music", "native")
+    assert stems_of(sounds[1:]) == ("dialogue", "effects", "music")
+    stems = {s: tmp_path / f"film.{s}.wav" for s in stems_of(sounds)}
+    render_stems(sounds, lay, [], stems, tmp_path / "premix.wav")
+    start = lay.starts[1]  # 1.5 s: the second clip begins where the crossfade does
+    assert abs(start - 1.5) < 1e-9
+    assert _rms_db(stems["native"], 0.0, start - 0.02) < -80  # nothing before its clip
+    fading = _rms_db(stems["native"], start, start + 0.25)
+    full = _rms_db(stems["native"], start + 0.6, lay.total - 0.05)
+    assert -80 < fading < full - 3  # rising through the crossfade
+    assert full > -20
+    # the music is not ducked under a clip's own sound: as loud during it as before it
+    assert abs(_rms_db(stems["music"], 1.2, 1.45) - _rms_db(stems["music"], 2.5, 3.0)) < 1.0

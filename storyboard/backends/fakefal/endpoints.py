@@ -44,6 +44,7 @@ class Schema:
     aspect_ratio: bool = False
     multi_prompt: bool = False
     audio: bool = False  # generate_audio
+    audio_default: bool = False  # what generate_audio is when not sent
     video: bool = False  # video_url (+ keep_audio)
     max_refs: int = 7  # elements + image_urls
     frames_are_images: bool = False  # @Image1/@Image2 name the start and end frames
@@ -125,6 +126,7 @@ SCHEMAS: dict[str, Schema] = {
         durations=O3_DURATIONS,
         multi_prompt=True,
         audio=True,
+        audio_default=True,
         extra=frozenset({"negative_prompt", "cfg_scale", "voice_ids"}),
     ),
     "fal-ai/kling-video/o1/standard/video-to-video/edit": _O1_EDIT,
@@ -345,6 +347,14 @@ def image_size(data: bytes | None) -> tuple[int, int] | None:
             return image.size
     except Exception:
         return None
+
+
+def output_has_audio(endpoint: str, body: dict[str, Any]) -> bool:
+    """Whether ``endpoint``'s clip for ``body`` has a sound track (``generate_audio``, or the endpoint's default)."""
+    schema = SCHEMAS.get(endpoint)
+    if schema is None or not schema.audio:
+        return False
+    return bool(body.get("generate_audio", schema.audio_default))
 
 
 def output_shape(

@@ -1,9 +1,12 @@
 """What the fake's CDN holds: result videos (made here) and uploaded files.
 
 A result clip is ffmpeg's ``testsrc`` pattern (it draws its own counter, no fonts needed) encoded as
-H.264 High, yuv420p, silent, ``fps`` frames a second, exactly ``duration × fps + 1`` frames — the
-shape of real Kling output (a "5 s" clip is 121 frames, 5.04 s). Clips are
-cached per (duration, width, height, fps) for the whole process, so thirty shots cost one encode.
+H.264 High, yuv420p, ``fps`` frames a second, exactly ``duration × fps + 1`` frames — the
+shape of real Kling output (a "5 s" clip is 121 frames, 5.04 s). A request for native audio
+(``generate_audio``, :func:`endpoints.output_has_audio`) gets an AAC track as long as the picture,
+44.1 kHz stereo: a steady 330 Hz tone at -18 dBFS with a 0.5 s fade in (an audible, measurable
+sound); otherwise the clip is silent. Clips are cached per (duration, width, height, fps, audio)
+for the whole process, so thirty shots cost one encode.
 :class:`MediaStore` keeps uploads and results by id, serves them, and records both.
 """
 
@@ -33,7 +36,8 @@ DEFAULT_FPS = 24
 ENCODE_TIMEOUT = 60.0
 
 _lock = threading.Lock()
-_entries: dict[tuple[int, int, int, int], _Entry] = {}
+_Key = tuple[int, int, int, int, bool]  # seconds, width, height, fps, audio
+_entries: dict[_Key, _Entry] = {}
 _cache_dir: Path | None = None
 
 
@@ -52,13 +56,19 @@ def _directory() -> Path:
     return _cache_dir
 
 
-def _encode(key: tuple[int, int, int, int], entry: _Entry) -> None:
+def _encode(key: _Key, entry: _Entry) -> None:
     from storyboard.media.ffmpeg import run_ffmpeg
 
-    duration, width, height, fps = key
+    duration, width, height, fps, audio = key
     with _lock:
-        dest = _directory() / f"{duration}s_{width}x{height}_{fps}fps.mp4"
+        dest = _directory() / f"{duration}s_{width}x{height}_{fps}fps{'_audio' if audio else ''}.mp4"
     tmp = dest.with_suffix(".tmp.mp4")
+    seconds = clip_frames(duration, fps) / fps
+    sound = (
+        ["-f", "lavfi", "-i", f"sine=frequency=330:sample_rate=44100:duration={seconds:.6f},afade=t=in:d=0.5",
+         "-map", "0:v", "-map", "1:a", "-c:a", "aac", "-b:a", "128k", "-ac", "2", "-ar", "44100"]
+        if audio else []
+    )  # fmt: skip
     try:
         run_ffmpeg(
             [
@@ -66,6 +76,7 @@ def _encode(key: tuple[int, int, int, int], entry: _Entry) -> None:
                 "lavfi",
                 "-i",
                 f"testsrc=size={width}x{height}:rate={fps}",
+                *sound,
                 "-frames:v",
                 str(clip_frames(duration, fps)),
                 "-c:v",
@@ -94,7 +105,7 @@ def _encode(key: tuple[int, int, int, int], entry: _Entry) -> None:
         entry.done.set()
 
 
-def _entry(key: tuple[int, int, int, int]) -> _Entry:
+def _entry(key: _Key) -> _Entry:
     with _lock:
         entry = _entries.get(key)
         if entry is not None and entry.error is None:
@@ -109,14 +120,23 @@ def clip_frames(duration: int, fps: int = DEFAULT_FPS) -> int:
     return duration * fps + 1
 
 
-def prepare(duration: int, width: int, height: int, fps: int = DEFAULT_FPS) -> None:
+def prepare(duration: int, width: int, height: int, fps: int = DEFAULT_FPS, audio: bool = False) -> None:
     """Start making the clip for this shape in the background, if not already made."""
-    _entry((duration, width, height, fps))
+    _entry((duration, width, height, fps, audio))
 
 
-def clip(duration: int, width: int, height: int, fps: int = DEFAULT_FPS, *, timeout: float = ENCODE_TIMEOUT) -> Path:
-    """The cached clip for this shape, made now if needed; raises if ffmpeg failed or timed out."""
-    entry = _entry((duration, width, height, fps))
+def clip(
+    duration: int,
+    width: int,
+    height: int,
+    fps: int = DEFAULT_FPS,
+    *,
+    audio: bool = False,
+    timeout: float = ENCODE_TIMEOUT,
+) -> Path:
+    """The cached clip for this shape (with a sound track if ``audio``), made now if needed; raises if
+    ffmpeg failed or timed out."""
+    entry = _entry((duration, width, height, fps, audio))
     if not entry.done.wait(timeout):
         raise TimeoutError(f"the fake fal video {duration}s {width}x{height} took over {timeout:.0f} s")
     if entry.error is not None:
@@ -229,7 +249,7 @@ class MediaStore:
     def add_result(self, job: Job) -> None:
         """Register ``job``'s result video (made lazily) and start encoding its shape."""
         seconds, (width, height) = self.result_shape(job)
-        prepare(seconds, width, height, self.fps)
+        prepare(seconds, width, height, self.fps, self.result_audio(job))
         with self._lock:
             self._files[job.output_id] = StoredFile("output.mp4", "video/mp4", job=job)
 
@@ -241,6 +261,12 @@ class MediaStore:
             return endpoints.output_shape(job.endpoint, job.body, self.data_at, self.sizes)
         return int(job.body.get("duration", "5")), self.sizes[job.body.get("aspect_ratio", "16:9")]
 
+    def result_audio(self, job: Job) -> bool:
+        """Whether ``job``'s result clip has native audio (the endpoint's ``generate_audio``)."""
+        from storyboard.backends.fakefal import endpoints
+
+        return endpoints.output_has_audio(job.endpoint, job.body)
+
     def data_at(self, url: str) -> bytes | None:
         """The bytes of an uploaded file behind one of the fake's URLs, or None."""
         stored = self.find(urlsplit(url).path)
@@ -249,7 +275,7 @@ class MediaStore:
     def result_clip(self, job: Job) -> Path:
         """The video file of ``job``'s result."""
         seconds, (width, height) = self.result_shape(job)
-        return clip(seconds, width, height, self.fps)
+        return clip(seconds, width, height, self.fps, audio=self.result_audio(job))
 
     def expire(self, request_id: str | None = None) -> int:
         """Remove result videos (of one request, or all) from the CDN; returns how many."""
