@@ -14,8 +14,10 @@ The lines are spoken by the preview's eSpeak NG (made once, outside the timing);
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
+import time
 import wave
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import median, row, table, timed  # noqa: E402
+from bench.common import load_average, machine, median, row, table  # noqa: E402
 from storyboard.media.ffmpeg import house_video_args, run_ffmpeg  # noqa: E402
 from storyboard.media.mix import Sound, layout, mix_film, sound_span  # noqa: E402
 from storyboard.media.stitch import stitch  # noqa: E402
@@ -83,6 +85,16 @@ def baseline_mix(video: Path, lines: list[Path], starts: list[float], music: Pat
     run_ffmpeg(args, what="baseline mix")
 
 
+def timed_cpu(fn: Any) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process and its children) of one call."""
+    t0, c0 = time.perf_counter(), os.times()
+    fn()
+    c1 = os.times()
+    cpu = (c1.user - c0.user) + (c1.system - c0.system) + (c1.children_user - c0.children_user)
+    cpu += c1.children_system - c0.children_system
+    return time.perf_counter() - t0, cpu
+
+
 def run(quick: bool = False) -> list[dict[str, Any]]:
     """The benchmark's rows."""
     shots, n_lines, seconds = (4, 6, 5) if quick else (12, 20, 5)
@@ -123,8 +135,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
 
         ours()  # warm-up
         theirs()
-        mine = median(timed(ours) for _ in range(3))
-        base = median(timed(theirs) for _ in range(3))
+        runs = [(timed_cpu(ours), timed_cpu(theirs)) for _ in range(3)]  # interleaved: load drifts
+        mine, base = median(r[0][0] for r in runs), median(r[1][0] for r in runs)
+        mine_cpu, base_cpu = median(r[0][1] for r in runs), median(r[1][1] for r in runs)
     label = f"{shots} shots × {seconds} s, {n_lines} lines + music"
     return [
         row(
@@ -134,6 +147,9 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
             "s",
             f"ratio ≤ {GOAL:g}",
             mine / base <= GOAL,
+            cpu_ours=round(mine_cpu, 3),
+            cpu_baseline=round(base_cpu, 3),
+            cpu_ratio=round(mine_cpu / base_cpu, 3),
         )  # fmt: skip
     ]
 
@@ -143,7 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    print(table(run(args.quick)))
+    start = load_average()[0]
+    rows = run(args.quick)
+    print(table(rows))
+    for r in rows:
+        print(f"CPU seconds (process + children): ours {r['cpu_ours']}, baseline {r['cpu_baseline']}, "
+              f"ratio {r['cpu_ratio']}")  # fmt: skip
+    print(f"machine: {machine()}; load average {start:.2f} at the start, {load_average()[0]:.2f} at the end")
     return 0
 
 
