@@ -21,7 +21,7 @@ from storyboard.views.board import THUMB_SIDE, board_command
 from support.cli import EXAMPLES, REPO
 from support.shared import copy_of
 
-SHOTS = ["arrival", "orbit", "memory", "keepsake"]
+SHOTS = ["title", "arrival", "orbit", "memory", "keepsake"]
 TAG = re.compile(r"@(Element|Image)\d+")
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -131,6 +131,8 @@ def check_page(page: Path) -> Node:
             else:
                 assert (page.parent / url).is_file(), f"broken link {url}"
     for card in cards(doc):
+        if "title card" in card.find("figure", "start").text():
+            continue  # a card's text has no tags: it is drawn, not sent
         prompt = card.find("p", "prompt")
         assert prompt is not None
         tags = TAG.findall(prompt.text())
@@ -157,17 +159,18 @@ def test_board_before_any_build(example, tmp_path):
     doc = check_page(page)
     cs = cards(doc)
     assert [c.attrs["id"] for c in cs] == [f"shot-{s}" for s in SHOTS]
-    assert [c.find("span", "num").text() for c in cs] == ["1", "2", "3", "4"]
+    assert [c.find("span", "num").text() for c in cs] == ["1", "2", "3", "4", "5"]
     assert [c.find("h2").text() for c in cs] == SHOTS
     assert {status(c) for c in cs} == {"not built"}
     assert doc.find_all("video") == []
     header = doc.find("header", "top").text()
     assert "The Greenhouse" in header and "not built yet" in header
-    assert "4" in header and "22 s" in header and "$1.85" in header and "o1-standard: $0.084/s" in header
+    assert "5" in header and "25 s" in header and "$1.85" in header and "o1-standard: $0.084/s" in header
     assert "Generated with storyboard 0.1.0 from storyboard.yaml" in header
     assert not re.search(r"\b\d{1,2}:\d{2}\b|\b\d{4}-\d{2}-\d{2}\b", page.read_text("utf-8")), "no timestamps"
 
-    arrival, orbit, memory, _ = cs
+    title, arrival, orbit, memory, _ = cs
+    assert "title card" in title.find("figure", "start").text() and "$0.00" in title.text()  # drawn locally, free
     assert arrival.find("figure", "start").find("img") is not None
     assert "greenhouse @Image1" in arrival.find("figure", "start").text()
     assert "continues from arrival" in orbit.find("div", "side").text()
@@ -232,15 +235,15 @@ def test_board_after_storyboard_build(built):
     doc = check_page(page)
     cs = cards(doc)
     assert [c.attrs["id"] for c in cs] == [f"shot-{s}" for s in SHOTS]
-    assert [status(c) for c in cs] == ["generated"] * 4
-    assert "4 generated, 0 cached, 0 failed, 0 skipped (preview)" in doc.find("header", "top").text()
+    assert [status(c) for c in cs] == ["generated"] * 5
+    assert "5 generated, 0 cached, 0 failed, 0 skipped (preview)" in doc.find("header", "top").text()
     for c, sid in zip(cs, SHOTS):
         video = c.find("video")
         assert video is not None and video.attrs["src"] == f"../shots/{sid}.mp4"
         assert "controls" in video.attrs and video.attrs["preload"] == "metadata"
         assert (page.parent / video.attrs["src"]).is_file()
     # orbit continues from arrival: its start frame is arrival's last frame, from the cache
-    orbit_start = cs[1].find("figure", "start")
+    orbit_start = cs[2].find("figure", "start")
     assert orbit_start.find("img") is not None and "arrival.last_frame @Image1" in orbit_start.text()
     film = doc.find("header", "top").find("a")
     assert film.attrs["href"] == "../greenhouse.mp4"
@@ -278,7 +281,7 @@ def test_board_shows_every_status_of_the_last_build(example):
     )
     page = board_command(sb)
     doc = check_page(page)
-    arrival, orbit, memory, keepsake = cards(doc)
+    _, arrival, orbit, memory, keepsake = cards(doc)  # the title card is not in these results: not built
     assert [c.attrs["class"].split()[1] for c in (arrival, orbit, memory, keepsake)] == [
         "st-failed",
         "st-skipped",
@@ -352,7 +355,7 @@ def test_board_renders_in_headless_chromium(built, tmp_path):
     assert console == [], "the page logged to the console:\n" + "\n".join(console)
     rendered = parse(dom)
     assert [c.attrs["id"] for c in cards(rendered)] == [f"shot-{s}" for s in SHOTS]
-    assert len(rendered.find_all("video")) == 4
+    assert len(rendered.find_all("video")) == 5
     assert len(rendered.find_all("a", "tag")) == len(parse(page.read_text("utf-8")).find_all("a", "tag")) > 0
 
     with Image.open(shot) as im:

@@ -13,7 +13,7 @@ from PIL import Image
 from storyboard.media.probe import probe
 from support.cli import results, run_cli, start_cli
 
-GREENHOUSE_FRAMES = (5 + 8 + 5 + 4) * 24 - 12  # four shots, one 0.5 s crossfade into `memory`
+GREENHOUSE_FRAMES = (3 + 5 + 8 + 5 + 4) * 24 - 12  # a title card and four shots, one 0.5 s crossfade into `memory`
 
 
 def film_frames(path: Path) -> int:
@@ -34,10 +34,10 @@ def test_build_makes_the_film(example):
     assert film_frames(film) == GREENHOUSE_FRAMES
     res = results(sb.parent / "build")
     assert {r["status"] for r in res.values()} == {"generated"}
-    for sid in ("arrival", "orbit", "memory", "keepsake"):
+    for sid in ("title", "arrival", "orbit", "memory", "keepsake"):
         assert (sb.parent / "build" / "shots" / f"{sid}.mp4").exists()
     assert (sb.parent / "build" / "manifest.json").exists()
-    assert "4 generated, 0 cached, 0 failed" in proc.stderr
+    assert "5 generated, 0 cached, 0 failed" in proc.stderr
 
     # an unchanged rebuild renders nothing, and neither stitches nor mixes the film again
     clips = {p: p.stat().st_mtime_ns for p in (sb.parent / ".storyboard").rglob("*.mp4")}
@@ -46,7 +46,7 @@ def test_build_makes_the_film(example):
     assert again.returncode == 0, again.stderr
     assert {r["status"] for r in results(sb.parent / "build").values()} == {"cached"}
     assert {p: p.stat().st_mtime_ns for p in (sb.parent / ".storyboard").rglob("*.mp4")} == clips
-    assert "0 generated, 4 cached" in again.stderr
+    assert "0 generated, 5 cached" in again.stderr
     assert "(sound unchanged)" in again.stderr
     assert film.stat().st_mtime_ns == film_written, "an unchanged rebuild wrote the film again"
 
@@ -64,12 +64,14 @@ def test_asset_change_regenerates_exactly_its_shots(built_greenhouse):
     proc = run_cli("build", str(sb))
     assert proc.returncode == 0, proc.stderr
     status = {k: v["status"] for k, v in results(sb.parent / "build").items()}
-    assert status == {"arrival": "cached", "orbit": "generated", "memory": "generated", "keepsake": "generated"}
+    assert status == {"title": "cached", "arrival": "cached", "orbit": "generated", "memory": "generated",
+                      "keepsake": "generated"}  # fmt: skip
 
     _repaint(sb.parent / "assets" / "mira" / "front.png")  # arrival, and orbit continues from it
     proc = run_cli("build", str(sb))
     status = {k: v["status"] for k, v in results(sb.parent / "build").items()}
-    assert status == {"arrival": "generated", "orbit": "generated", "memory": "cached", "keepsake": "cached"}
+    assert status == {"title": "cached", "arrival": "generated", "orbit": "generated", "memory": "cached",
+                      "keepsake": "cached"}  # fmt: skip
 
 
 def test_failed_shot_skips_only_its_dependents(example):
@@ -80,7 +82,8 @@ def test_failed_shot_skips_only_its_dependents(example):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     status = {k: v["status"] for k, v in results(sb.parent / "build").items()}
-    assert status == {"arrival": "failed", "orbit": "skipped", "memory": "generated", "keepsake": "generated"}
+    assert status == {"title": "generated", "arrival": "failed", "orbit": "skipped", "memory": "generated",
+                      "keepsake": "generated"}  # fmt: skip
     assert "shot 'arrival' failed: the test backend was told to fail 'arrival'" in proc.stderr
     assert not (sb.parent / "build" / "greenhouse.mp4").exists()
 
@@ -88,7 +91,8 @@ def test_failed_shot_skips_only_its_dependents(example):
     proc = run_cli("build", str(sb), "--backend", "support.backends:FlakyBackend")
     assert proc.returncode == 0, proc.stderr
     status = {k: v["status"] for k, v in results(sb.parent / "build").items()}
-    assert status == {"arrival": "generated", "orbit": "generated", "memory": "cached", "keepsake": "cached"}
+    assert status == {"title": "cached", "arrival": "generated", "orbit": "generated", "memory": "cached",
+                      "keepsake": "cached"}  # fmt: skip
     assert film_frames(sb.parent / "build" / "greenhouse.mp4") == GREENHOUSE_FRAMES
 
 

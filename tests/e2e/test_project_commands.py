@@ -89,6 +89,7 @@ def test_select_builds_only_the_selection_and_stitches_only_when_complete(exampl
     proc = run_cli("build", str(sb))
     assert proc.returncode == 0, proc.stderr
     assert {k: v["status"] for k, v in results(sb.parent / "build").items()} == {
+        "title": "generated",
         "arrival": "cached",
         "orbit": "cached",
         "memory": "generated",
@@ -105,11 +106,11 @@ def test_timeline_reads_back_and_matches_the_film(built_greenhouse):
     timeline = otio.adapters.read_from_file(str(sb.parent / "build" / "greenhouse.otio"))
     (track,) = [t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video]  # audio: test_sound.py
     clips = [c for c in track if isinstance(c, otio.schema.Clip)]
-    assert [c.name for c in clips] == ["arrival", "orbit", "memory", "keepsake"]
+    assert [c.name for c in clips] == ["title", "arrival", "orbit", "memory", "keepsake"]
     for c in clips:
         assert c.media_reference.target_url == f"shots/{c.name}.mp4"
         assert (sb.parent / "build" / c.media_reference.target_url).exists()
-        assert c.metadata["storyboard"]["prompt"].startswith(("Take @Image1", "Fifty", "Close-up"))
+        assert c.metadata["storyboard"]["prompt"].startswith(("The Greenhouse", "Take @Image1", "Fifty", "Close-up"))
     transitions = [t for t in track if isinstance(t, otio.schema.Transition)]
     assert len(transitions) == 1 and transitions[0].transition_type == otio.schema.TransitionTypes.SMPTE_Dissolve
     frames, _ = imageio_ffmpeg.count_frames_and_secs(str(film))
