@@ -281,6 +281,15 @@ def refused_film_note(damaged: list[str]) -> str:
     )
 
 
+def picture_burned(build_dir: Path) -> bool:
+    """True when the film's picture has subtitles burned in (``.sound.json``): it is no longer the
+    stitch's picture, so it is stitched again rather than mixed (and burned) a second time."""
+    try:
+        return bool(json.loads((build_dir / ".sound.json").read_text("utf-8")).get("burned"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def stitch_film(
     plan: Plan, build_dir: Path, cache: Cache, results: dict[str, ShotResult], backend: str
 ) -> tuple[Path | None, str]:
@@ -302,7 +311,7 @@ def stitch_film(
     out = build_dir / plan.film.output
     stamp = build_dir / ".film.json"
     key = film_key(plan, [rec.sha256 for rec in records.values() if rec is not None], backend)
-    if out.exists() and stamp.exists():
+    if out.exists() and stamp.exists() and not picture_burned(build_dir):
         try:
             prior = json.loads(stamp.read_text("utf-8"))
             if (

@@ -310,6 +310,7 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> Sound
     atomic_write_json(stamp, {
         "key": key, "size": film.stat().st_size, "sha256": sha256_file(film),
         "loudness": report.loudness, "true_peak": report.true_peak, "before_master": report.measured_before,
+        "burned": bool(plan.film.burn_subtitles and subs),
     })  # fmt: skip
     burn_note = "; subtitles burned into the picture" if plan.film.burn_subtitles and subs else ""
     return SoundOutcome(

@@ -59,3 +59,10 @@ def test_burned_subtitles_draw_the_line_into_the_picture(project: Path) -> None:
     with av.open(str(project / "burn" / "film.mp4")) as c:
         kinds = sorted(s.type for s in c.streams)
     assert kinds == ["audio", "subtitle", "video"]  # the sound and the soft track stay
+
+    # burn_in turned off again: the picture is the stitch's again, not the burned one remixed
+    burn.write_text(FILM.replace("SUBTITLES", "true"))
+    done = run_cli("build", str(burn), "--out", str(project / "burn"), cwd=project)
+    assert done.returncode == 0, done.stderr
+    unburned = frame_at(project / "burn" / "film.mp4", middle)
+    assert (np.abs(plain - unburned).max(axis=2)[int(h * 0.8) :] > 60).mean() < 0.001
