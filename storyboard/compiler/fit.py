@@ -46,7 +46,7 @@ def fit_message(
     """(message, hint) of a fit warning: the shot, the numbers and what would fix it."""
     lines = f"{count} line{'s' if count != 1 else ''}"
     what = "of the shot, offsets included" if offsets else "of speech"
-    message = f"shot {shot_id!r}: {lines} need about {needed:.1f} s {what}, the shot is {duration} s"
+    message = f"shot {shot_id!r}: {lines} {'needs' if count == 1 else 'need'} about {needed:.1f} s {what}, the shot is {duration} s"
     fitting = shortest_fitting(durations, needed)
     if fitting is None:
         hint = (

@@ -16,6 +16,9 @@ title: Slow
 voices:
   slow: {preview: en, rate: 90}
 shots:
+  - id: title          # a card first: it has no lines, and the warning must still name 'short'
+    duration: 3
+    card: {text: Slow}
   - id: short
     duration: 3
     prompt: A door closes.
@@ -32,10 +35,11 @@ def test_the_build_warns_when_the_real_speech_outruns_its_shot(project: Path) ->
     done = run_cli("build", str(sb), cwd=project)
     assert done.returncode == 0, done.stderr
     match = re.search(
-        r"warning: storyboard\.yaml:10:9: shot 'short': its 1 line end ([\d.]+) s in, measured from the generated "
+        r"warning: storyboard\.yaml:13:9: shot 'short': its 1 line end ([\d.]+) s in, measured from the generated "
         r"speech; the shot is 3 s",
         done.stderr,
     )
     assert match, done.stderr
     assert float(match.group(1)) > 3.5
+    assert "shot 'title'" not in done.stderr and "shot 'after'" not in done.stderr, done.stderr
     assert (project / "build" / "film.mp4").exists()  # a warning: the film is still made

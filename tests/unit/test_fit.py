@@ -59,7 +59,7 @@ def test_validate_warns_when_the_lines_outrun_the_shot(project: Path) -> None:
         (
             10,
             "shots[0].lines",
-            "shot 'kiss': 1 line need about 6.9 s of speech, the shot is 5 s",
+            "shot 'kiss': 1 line needs about 6.9 s of speech, the shot is 5 s",
             "make it 7 s or `duration: auto`",
         ),  # fmt: skip
     ]
@@ -89,7 +89,7 @@ def test_auto_too_long_for_any_duration_takes_the_longest_and_warns(project: Pat
     assert plan.shot("auto").duration == 10
     [_, warning] = ctx.warnings
     assert (warning.line, warning.path) == (12, "shots[1].duration")
-    assert warning.message == "shot 'auto': 1 line need about 10.9 s of speech, the shot is 10 s"
+    assert warning.message == "shot 'auto': 1 line needs about 10.9 s of speech, the shot is 10 s"
     assert warning.hint == "the longest shot the model allows is 10 s: split the lines over two shots or shorten them"
 
 
@@ -98,7 +98,7 @@ def test_validate_prints_the_warning_and_exits_0(project: Path) -> None:
     done = run_cli("validate", str(sb), cwd=project)
     assert done.returncode == 0, done.stderr
     assert (
-        "warning: storyboard.yaml:10:7: shots[0].lines: shot 'kiss': 1 line need about 6.9 s of speech, the shot "
+        "warning: storyboard.yaml:10:7: shots[0].lines: shot 'kiss': 1 line needs about 6.9 s of speech, the shot "
         "is 5 s — make it 7 s or `duration: auto`" in done.stderr
     )
     as_json = json.loads(run_cli("validate", str(sb), "--json", cwd=project).stdout)
