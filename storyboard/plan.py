@@ -247,6 +247,10 @@ class ShotPlan:
     notes: str | None = None  # the author's notes (not sent to the model)
     location: SourceLocation | None = None
     image_limits: ImageLimits = field(default_factory=ImageLimits)  # the model's, for frames made at build time
+    takes: int = 1  # how many takes the storyboard asks for (``takes:``)
+    take: int = 1  # the take that goes into the film; ``key`` is that take's key
+    picked: bool = False  # True when the storyboard says ``pick:`` (else the first take is used)
+    base_key: str = ""  # take 1's key (the request's key); "" when equal to ``key``
 
     shape: RequestShape = field(default_factory=RequestShape)  # the fields the model's endpoint takes
     end: AssetRef | None = None  # the end frame (end_image_url)
@@ -257,6 +261,19 @@ class ShotPlan:
     price_source: str = ""
     model_label: str = ""  # how messages and the board name the model
     card: CardPlan | None = None  # a title or credit card, made locally (no prompt, no model)
+
+    @property
+    def request_key(self) -> str:
+        """The key of take 1: the hash of the request and upstream keys (see :func:`shot_key`)."""
+        return self.base_key or self.key
+
+    def take_key(self, take: int) -> str:
+        """The cache key of take ``take`` of this shot (take 1's is the request key)."""
+        return take_key(self.request_key, take)
+
+    def wanted_takes(self) -> tuple[int, ...]:
+        """The takes a build makes sure exist: 1..takes, and the picked take."""
+        return tuple(sorted({*range(1, self.takes + 1), self.take}))
 
     def assets(self) -> tuple[AssetRef, ...]:
         """Every input of the request, in request order (source clip, frames, images, then elements)."""
@@ -313,6 +330,7 @@ class ShotPlan:
             **({"card": self.card.request(self.duration, lambda a: a.display)} if self.card is not None else {}),
             "assets": assets,
             "upstream": {u: upstream_keys.get(u, "") for u in self.depends_on},
+            "take": self.take,
         }
 
     def display_request(self) -> dict[str, Any]:
@@ -378,20 +396,20 @@ class Plan:
             return self._to_json()
 
     def _to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "version": self.version,
-            "title": self.title,
-            "shots": [
-                {
-                    "id": s.id,
-                    "endpoint": s.endpoint,
-                    "key": s.key,
-                    "depends_on": list(s.depends_on),
-                    "request": s.display_request(),
-                }
-                for s in self.shots
-            ],
-        }
+        shots = []
+        for s in self.shots:
+            entry: dict[str, Any] = {
+                "id": s.id,
+                "endpoint": s.endpoint,
+                "key": s.key,
+                "depends_on": list(s.depends_on),
+                "request": s.display_request(),
+            }
+            if s.takes > 1 or s.picked:  # only shots with takes carry them, so plain plans stay as they were
+                entry["take"] = s.take
+                entry["takes"] = [{"take": n, "key": s.take_key(n)} for n in s.wanted_takes()]
+            shots.append(entry)
+        data: dict[str, Any] = {"version": self.version, "title": self.title, "shots": shots}
         if self.audio:  # a silent film's plan is unchanged
             data["audio"] = [a.to_json() for a in self.audio]
         if self.images:  # so is a plan without generated assets
@@ -404,6 +422,35 @@ class Plan:
             if i.id == image_id:
                 return i
         raise KeyError(image_id)
+
+    def with_picks(self, picks: dict[str, int]) -> Plan:
+        """The same plan with other takes picked: keys recomputed so that continuity follows each pick.
+
+        A shot's picked take decides its key, and every shot that uses its clip (its last or first
+        frame, an edit of it) hashes that key, so its own key and its input change with the pick;
+        nothing else changes (sounds are keyed by what they are made of, not by a clip).
+        """
+        from dataclasses import replace
+
+        from storyboard.graph import topological_shots
+
+        by_id = self.by_id()
+        deps = {s.id: s.depends_on for s in self.shots if s.depends_on}
+        keys: dict[str, str] = {}
+        new: dict[str, ShotPlan] = {}
+        for sid in topological_shots(deps, [s.id for s in self.shots]) or [s.id for s in self.shots]:
+            s = by_id[sid]
+            if s.card is not None:  # a card has one take, and its key is its card's (see the compiler)
+                keys[sid], new[sid] = s.key, s
+                continue
+            ups = {u: keys[u] for u in s.depends_on}
+            base = shot_key(s.endpoint, s.request(lambda a, ups=ups: a.canonical(ups)), ups)  # type: ignore[misc]
+            take = picks.get(sid, s.take)
+            keys[sid] = take_key(base, take)
+            new[sid] = replace(
+                s, key=keys[sid], base_key="" if take == 1 else base, take=take, picked=s.picked or sid in picks
+            )
+        return replace(self, shots=tuple(new[s.id] for s in self.shots))
 
 
 @contextlib.contextmanager
@@ -426,6 +473,17 @@ def gc_paused() -> Iterator[None]:
 def canonical_json(data: Any) -> bytes:
     """Deterministic JSON bytes: sorted keys, no whitespace, UTF-8."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def take_key(request_key: str, take: int) -> str:
+    """The key of take ``take`` of a shot whose take 1 has ``request_key``.
+
+    Take 1's key is the request key itself, so caches made before takes existed stay valid;
+    take n > 1 hashes the request key with the take number (docs/caching.md).
+    """
+    if take == 1:
+        return request_key
+    return hashlib.sha256(canonical_json({"shot": request_key, "take": take})).hexdigest()
 
 
 def build_request(

@@ -37,6 +37,11 @@ class Activity(StrEnum):
     WAITING = "waiting"  # for the shots it continues from
     RUNNING = "running"  # its generation started
     PROGRESS = "progress"  # a progress line from the backend
+    # the film's phase (events with the shot id "", after the shots)
+    STITCHING = "stitching"
+    MIXING = "mixing"  # the sound mixed onto the stitched picture
+    STITCHED = "stitched"
+    NOT_STITCHED = "not stitched"
 
 
 class Freshness(StrEnum):
@@ -82,6 +87,13 @@ class Transition(_Output):
     duration: float
 
 
+class TakeKey(_Output):
+    """One take of a shot and its cache key (docs/review.md)."""
+
+    take: int
+    key: str
+
+
 class ManifestShot(_Output):
     """One shot in ``manifest.json``."""
 
@@ -95,6 +107,10 @@ class ManifestShot(_Output):
     transition: Transition
     mentions: dict[str, list[str]] = Field(description="each asset the prompt mentions → its tags in the request")
     notes: str | None = Field(default=None, description="the shot's notes (present only when it has some)")
+    take: int | None = Field(
+        default=None, description="the take in the film (present only for a shot with takes or a pick)"
+    )
+    takes: list[TakeKey] | None = Field(default=None, description="every take the storyboard asks for, with its key")
 
 
 class Film(_Output):

@@ -24,10 +24,11 @@ from storyboard.backends.base import Backend, as_backend
 from storyboard.build import outputs
 from storyboard.build.audio import SoundResult, SoundRunner
 from storyboard.build.cache import Cache, hold_lock, place_file, release_lock, remove_tree
-from storyboard.build.executor import EventSink, ExecuteOptions, Executor, ShotResult
+from storyboard.build.executor import Event, EventSink, ExecuteOptions, Executor, ShotResult
 from storyboard.build.fit import measured_fit_warnings
 from storyboard.build.outputs import ShotStatus
 from storyboard.build.setup import check_folder, check_outputs, refuse_file_on_path, sweep_build_folder
+from storyboard.build.takes import plan_takes
 from storyboard.errors import SetupError, UsageError, redact, relpath
 from storyboard.graph import build_graph
 from storyboard.plan import Plan
@@ -60,8 +61,10 @@ class BuildOptions:
 
     backend: str = "preview"
     jobs: int = 2
-    force: bool = False
+    force: bool = False  # add a new take of each selected shot (never replaces one)
+    force_sounds: bool = False  # generate the selected shots' sounds again (``--force``; not ``reroll``)
     only: frozenset[str] | None = None  # selected shot ids (None: all)
+    takes: int | None = None  # at least this many takes of each selected shot (``--takes``)
     out_dir: Path | None = None
     cache_dir: Path | None = None
     backend_options: dict[str, Any] = field(default_factory=dict)
@@ -111,9 +114,14 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
     build_lock = None
     try:
         check_folder(build_dir, "the build folder", "--out")
+        # every take is a unit of its own; --force adds a take instead of replacing one (build/takes.py)
+        takes = plan_takes(plan, cache, only=options.only, force=options.force, takes=options.takes)
         shots = build_dir / "shots"
         check_outputs(
-            [build_dir / plan.film.output, *(shots / f"{s.id}{ext}" for s in plan.shots for ext in (".mp4", ".json"))]
+            [
+                build_dir / plan.film.output,
+                *(shots / f"{s.id}{ext}" for s in takes.plan.shots for ext in (".mp4", ".json")),
+            ]
         )
         # the build folder too: builds with other backends or caches must not interleave their outputs
         build_lock = hold_lock(
@@ -126,17 +134,16 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
         sweep_build_folder(build_dir)
         (build_dir / "shots").mkdir(parents=True, exist_ok=True)
         write_manifest(plan, build_dir, options.backend)
-        force = frozenset(options.only or plan.by_id()) if options.force else frozenset()
         executor = Executor(
-            plan,
+            takes.plan,
             backend,
             cache,
             build_dir / "shots",
-            ExecuteOptions(jobs=options.jobs, force=force, only=options.only),
+            ExecuteOptions(jobs=options.jobs, force=takes.force, only=takes.only),
             on_event,
         )
         sounds = SoundRunner(plan, backend, cache, build_dir / "audio", options.jobs,
-                             force=frozenset(a.id for a in plan.audio) if options.force else frozenset(),
+                             force=frozenset(a.id for a in plan.audio) if options.force_sounds else frozenset(),
                              only=options.only, on_event=on_event, cancel=executor.cancel)  # fmt: skip
         sounds.check_backend()
         from storyboard.build.images import ImageRunner, generated_files, images_to_build
@@ -145,7 +152,8 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
                              cancel=executor.cancel)  # fmt: skip
         image_todo = images_to_build(plan, options.only, cache)
         images.check_backend(image_todo)
-        backend.prepare(plan, [s for s in executor.selected() if s.card is None], cache.state_dir)  # cards: made here
+        made_here = [s for s in executor.selected() if s.card is None]  # cards are drawn here, not by the backend
+        backend.prepare(takes.plan, made_here, cache.state_dir)
         try:
             images.run(image_todo)  # generated assets first: the shots that use them need their files
             executor.generated = generated_files(plan, cache)
@@ -153,12 +161,13 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
             fit_warnings = measured_fit_warnings(plan, cache)  # the real speech against each shot's length
             executor.run()
         finally:  # interrupted or not, what finished is recorded
-            results = [executor.results[s.id] for s in plan.shots if s.id in executor.results]
+            results = [executor.results[s.id] for s in takes.plan.shots if s.id in executor.results]
             sound_results = [sound_result(sounds.results[a.id]) for a in plan.audio if a.id in sounds.results]
             image_results = [image_result(images.results[i.id]) for i in plan.images if i.id in images.results]
             write_run_results(build_dir, options.backend, None, results, sound_results, image_results)
         if executor.setup_failure is not None:  # a full disk, a folder made read-only: one sentence, exit 2
             raise SetupError(f"{executor.setup_failure} (the build stopped; run_results.json lists what finished)")
+        on_event(Event("", outputs.Activity.STITCHING))  # "": the film, not a shot (no shot id is empty)
         damaged = damaged_clips(plan, cache, executor.results)
         if damaged:  # outside the selection: not rebuilt behind the user's back, and not stitched
             film, note = None, refused_film_note(damaged)
@@ -168,9 +177,13 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
         if film is not None:  # lines, effects, music, or a clip's own sound (a model's native audio)
             from storyboard.build.sound import finish_sound
 
+            if plan.audio or any(s.audio for s in plan.shots):  # the mix is a phase of its own when there is sound
+                on_event(Event("", outputs.Activity.MIXING))
             sound = finish_sound(plan, build_dir, cache, film)
             note = f"{note}; {sound.note}" if sound.note else note
             placed, native = sound.placed, sound.native
+        done = outputs.Activity.STITCHED if film is not None else outputs.Activity.NOT_STITCHED
+        on_event(Event("", done, note))
         write_run_results(build_dir, options.backend, film, results, sound_results, image_results)
         if film is not None:
             from storyboard.media.timeline import write_timeline
@@ -304,10 +317,14 @@ def stitch_film(
     missing = [sid for sid, rec in records.items() if rec is None]
     if missing:
         return None, f"film not stitched: {len(missing)} shot(s) not built ({', '.join(missing[:5])})"
+    by_id = plan.by_id()
     for s in plan.shots:  # shots built by earlier runs are published too: the timeline points at them
         record = records[s.id]
         assert record is not None
         place_file(cache.clip_path(s.key), build_dir / "shots" / f"{s.id}.mp4", record.sha256)
+        if s.id not in results:  # with its record, so `status` compares with the take that is in the film now
+            upstream = {u: by_id[u].key for u in s.depends_on}
+            atomic_write_json(build_dir / "shots" / f"{s.id}.json", {"key": s.key, "inputs": s.inputs(upstream)})
     out = build_dir / plan.film.output
     stamp = build_dir / ".film.json"
     key = film_key(plan, [rec.sha256 for rec in records.values() if rec is not None], backend)

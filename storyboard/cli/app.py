@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from storyboard.cli import commands, export, freeze, project
+from storyboard.cli import commands, export, freeze, project, review
 
 app = typer.Typer(
     name="storyboard",
@@ -50,6 +50,9 @@ app.command("ls")(project.ls_cmd)
 app.command("status")(project.status)
 app.command("graph")(project.graph)
 app.command("board")(project.board)
+app.command("pick")(review.pick)
+app.command("reroll")(review.reroll)
+app.command("serve")(review.serve)
 app.command("init")(project.init)
 app.command("export")(export.export)
 app.command("freeze")(freeze.freeze)

@@ -22,6 +22,7 @@ from storyboard.cli.options import (
     OutsideOpt,
     PricesOpt,
     SelectOpt,
+    TakesOpt,
     handle_errors,
 )
 from storyboard.errors import InputError, UsageError, relpath
@@ -119,7 +120,10 @@ def build(
     ] = None,
     select: SelectOpt = None,
     exclude: ExcludeOpt = None,
-    force: Annotated[bool, typer.Option("--force", help="Regenerate the selected shots even when cached.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Add a new take of each selected shot (earlier takes are kept).")
+    ] = False,
+    takes: TakesOpt = None,
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Build folder. (default: build/ beside the storyboard)")
     ] = None,
@@ -136,14 +140,51 @@ def build(
 
     Example: [bold]storyboard build examples/greenhouse/storyboard.yaml[/]
     """
+    build_film(
+        run,
+        file,
+        backend=backend,
+        jobs=jobs,
+        select=select,
+        exclude=exclude,
+        force=force,
+        takes=takes,
+        out=out,
+        cache_dir=cache_dir,
+        max_cost=max_cost,
+        prices=prices,
+        allow_outside_assets=allow_outside_assets,
+    )
+
+
+def build_film(
+    run: RunContext,
+    file: Path,
+    *,
+    backend: str | None = None,
+    jobs: int | None = None,
+    select: list[str] | None = None,
+    exclude: list[str] | None = None,
+    force: bool = False,
+    takes: int | None = None,
+    out: Path | None = None,
+    cache_dir: Path | None = None,
+    max_cost: float | None = None,
+    prices: Path | None = None,
+    allow_outside_assets: bool = False,
+    reroll: bool = False,
+) -> None:
+    """``storyboard build`` (and, with ``reroll``, ``storyboard reroll``: new takes of the pictures only,
+    the shots' sounds kept as they are)."""
     from storyboard.backends import backend_is_paid
     from storyboard.build.outputs import ShotStatus
     from storyboard.build.run import BuildOptions, open_cache, run_build
-    from storyboard.build.selection import selection
+    from storyboard.build.selection import selection, shots_to_build
+    from storyboard.build.takes import plan_takes
     from storyboard.cli.progress import Display
     from storyboard.compiler.compile import CompileOptions, compile_with_context
     from storyboard.errors import CostLimitError
-    from storyboard.views.cost import estimate, refetchable
+    from storyboard.views.cost import estimate_build
 
     term = run.terminal  # --quiet and --verbose are the run's
     name = run.backend_name(backend)
@@ -162,17 +203,21 @@ def build(
         backend=name,
         jobs=jobs or 2,
         force=force,
+        force_sounds=force and not reroll,
         only=chosen.only,
         out_dir=out,
         cache_dir=cache_dir,
         backend_options=run.backend_options(name),
+        takes=takes,
     )
+    units = plan_takes(plan, cache, only=chosen.only, force=force, takes=takes)
+    building = shots_to_build(units.plan, units.only, cache)
+    # every take this build makes counts (and on a paid backend the display shows it being spent)
+    est = None
+    if backend_is_paid(name):
+        est = estimate_build(units, cache, run.prices(prices), name, building, fresh_sounds=options.force_sounds)
     if max_cost is not None:
-        # with --force nothing counts as already paid; a clip fal's CDN still has is fetched again for free
-        wanted = set(chosen.ids) if chosen.explicit else None
-        again = set() if force else refetchable(plan, cache, name, wanted)
-        est = estimate(plan, None if force else cache, run.prices(prices), wanted, again, image_cache=cache)
-        if not backend_is_paid(name):
+        if est is None:
             term.detail(f"{name} builds cost nothing; --max-cost only guards paid backends")
         elif est.unpriced:
             raise CostLimitError(
@@ -187,9 +232,14 @@ def build(
     from storyboard.build.audio import sounds_to_build
     from storyboard.build.images import images_to_build
 
+    unit_usd: dict[str, float] = {}
+    if est is not None:
+        unit_usd = (
+            {s.id: s.usd for s in est.shots} | {a.id: a.usd for a in est.audio} | {i.id: i.usd for i in est.images}
+        )
     sounds = [a.id for a in sounds_to_build(plan, chosen.only)]
     pictures = [i.id for i in images_to_build(plan, chosen.only, cache)]
-    with Display(term, plan, pictures + [s.id for s in chosen.shots] + sounds) as display:
+    with Display(term, units.plan, pictures + [s.id for s in building] + sounds, unit_usd, jobs or 2) as display:
         outcome = run_build(plan, options, display)
     for warning in outcome.warnings:
         term.warning(warning)
@@ -241,6 +291,7 @@ def cost(
     exclude: ExcludeOpt = None,
     cache_dir: CacheOpt = None,
     prices: PricesOpt = None,
+    takes: TakesOpt = None,
     json_out: JsonOpt = False,
     allow_outside_assets: OutsideOpt = False,
 ) -> None:
@@ -249,16 +300,17 @@ def cost(
     Example: [bold]storyboard cost examples/greenhouse/storyboard.yaml[/]
     """
     from storyboard.build.run import open_cache
-    from storyboard.build.selection import selection
+    from storyboard.build.selection import selection, shots_to_build
+    from storyboard.build.takes import plan_takes
     from storyboard.compiler.compile import CompileOptions, compile_file
-    from storyboard.views.cost import estimate, refetchable
+    from storyboard.views.cost import estimate_build
 
     name = run.backend_name(backend or "fal")
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     cache = open_cache(plan, run.cache_dir(cache_dir), name)
     chosen = selection(plan, select, exclude, cache)
-    wanted = set(chosen.ids) if chosen.explicit else None
-    est = estimate(plan, cache, run.prices(prices), wanted, refetchable(plan, cache, name, wanted))
+    units = plan_takes(plan, cache, only=chosen.only, takes=takes)
+    est = estimate_build(units, cache, run.prices(prices), name, shots_to_build(units.plan, units.only, cache))
     term = run.terminal
     for warning in cache.warnings:  # a damaged clip is counted as to be paid again: say why
         term.warning(warning)

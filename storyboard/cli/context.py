@@ -53,6 +53,7 @@ class Settings:
     fal_credentials: bool = False
     no_color: bool = False
     force_color: bool = False
+    serve_token: str | None = None  # STORYBOARD_SERVE_TOKEN: the token of `storyboard serve --allow-remote`
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +71,7 @@ class Settings:
             fal_credentials=bool(env.get("FAL_KEY") or (env.get("FAL_KEY_ID") and env.get("FAL_KEY_SECRET"))),
             no_color=env.get("NO_COLOR", "") != "",
             force_color=env.get("FORCE_COLOR", "") != "" or env.get("TTY_COMPATIBLE") == "1",
+            serve_token=env.get("STORYBOARD_SERVE_TOKEN") or None,
         )
 
     def fal_options(self) -> dict[str, object]:

@@ -108,3 +108,9 @@ PricesOpt = Annotated[
         "--prices", help="YAML/JSON of model → USD per second, overriding built-in prices. (env: STORYBOARD_PRICES)"
     ),
 ]
+TakesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--takes", min=1, max=10, help="At least this many takes of each selected shot (each take is paid for)."
+    ),
+]

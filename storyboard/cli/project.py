@@ -19,6 +19,7 @@ from storyboard.cli.options import (
     JsonOpt,
     OutsideOpt,
     SelectOpt,
+    TakesOpt,
     handle_errors,
 )
 from storyboard.errors import relpath
@@ -36,6 +37,7 @@ def ls_cmd(
     exclude: ExcludeOpt = None,
     backend: BackendOpt = None,
     cache_dir: CacheOpt = None,
+    takes: TakesOpt = None,
     json_out: JsonOpt = False,
     allow_outside_assets: OutsideOpt = False,
 ) -> None:
@@ -45,22 +47,29 @@ def ls_cmd(
     Example: [bold]storyboard ls examples/greenhouse/storyboard.yaml --select orbit+[/]
     """
     from storyboard.build.run import open_cache
-    from storyboard.build.selection import selection
+    from storyboard.build.selection import selection, shots_to_build
+    from storyboard.build.takes import cached_takes, plan_takes, split_unit
     from storyboard.compiler.compile import CompileOptions, compile_file
 
     plan = compile_file(file, CompileOptions(allow_outside_assets=allow_outside_assets))
     cache = open_cache(plan, run.cache_dir(cache_dir), run.backend_name(backend))
     chosen = selection(plan, select, exclude, cache)
+    units = plan_takes(plan, cache, only=chosen.only, takes=takes)
     rows: list[dict[str, Any]] = []
-    for s in chosen.shots:
+    for s in shots_to_build(units.plan, units.only, cache):
+        shot_id, _ = split_unit(s.id)
         rows.append(
             {
                 "id": s.id,
+                "shot": shot_id,
+                "take": s.take,
+                "in_film": shot_id == s.id,
                 "duration": s.duration,
                 "depends_on": list(s.depends_on),
                 "key": s.key,
                 "cached": cache.lookup(s.key, drop=False) is not None,
-                "selected": not chosen.needed_only(s.id),
+                "cached_takes": cached_takes(cache, s) if shot_id == s.id else [],
+                "selected": not chosen.needed_only(shot_id),
             }
         )
     from storyboard.build.audio import SoundStore, sounds_to_build
@@ -106,7 +115,11 @@ def ls_cmd(
     for r in rows:
         after = f"  after {', '.join(r['depends_on'])}" if r["depends_on"] else ""
         needed = "" if r["selected"] else "  (needed for its last frame)"
-        term.data(f"{r['id']:<20} {r['duration']:>3} s  {'cached' if r['cached'] else 'to build':<8}{after}{needed}")
+        take = f"take {r['take']}" + (" in the film" if r["in_film"] else "")
+        if r["cached_takes"] not in ([], [1]):
+            take += f" (cached: {', '.join(map(str, r['cached_takes']))})"
+        line = f"{r['id']:<20} {r['duration']:>3} s  {'cached' if r['cached'] else 'to build':<8}  {take:<24}{after}{needed}"
+        term.data(line.rstrip())
     for r in sound_rows:
         term.data(f"{r['id']:<20} {r['kind']:>5}  {'cached' if r['cached'] else 'to build'}")
 
@@ -163,10 +176,11 @@ def status(
     term.info(f"shots as the {name} backend's cache holds them:")
     statuses = pictures + statuses + sound
     for s in statuses:
+        extra = "".join(f" · {t}" for t in (s.takes_text(), s.pick_change if s.up_to_date else None) if t)
         if s.up_to_date:
-            term.data(f"{s.id:<20} up to date")
+            term.data(f"{s.id:<20} up to date{extra}")
         else:
-            term.data(f"{s.id:<20} stale: {'; '.join(s.reasons)}")
+            term.data(f"{s.id:<20} stale: {'; '.join(s.reasons)}{extra}")
     stale = sum(1 for s in statuses if not s.up_to_date)
     term.info(f"{len(statuses) - stale} up to date, {stale} stale")
 

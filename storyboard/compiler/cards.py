@@ -40,7 +40,7 @@ CARD_MODEL = ModelInfo(
     shape=RequestShape(start=None, image_urls=False, elements=False),
 )
 # what a card cannot have, and why (a card has no model to send them to)
-NOT_ON_A_CARD = ("prompt", "multi_prompt", "start", "end", "edit", "audio", "style", "model")
+NOT_ON_A_CARD = ("prompt", "multi_prompt", "start", "end", "edit", "audio", "style", "model", "takes", "pick")
 MARGIN = 0.04  # of the frame's width kept free on each side of the text
 MAX_FONT_BYTES = 50_000_000
 

@@ -40,6 +40,7 @@ from storyboard.plan import (
     build_request,
     gc_paused,
     shot_key,
+    take_key,
 )
 from storyboard.util import closest, did_you_mean
 
@@ -280,11 +281,14 @@ class _ShotCompiler(ModelRules):
     def _plan(self, drafts: list[_Draft], order: list[str], audio: tuple[AudioPlan, ...] = ()) -> Plan:
         by_id = {d.shot.id: d for d in drafts}
         keys: dict[str, str] = {}
+        bases: dict[str, str] = {}
         for sid in order:
             d = by_id[sid]
-            ups = {u: keys[u] for u in d.depends}
-            if d.card is not None:
-                keys[sid] = shot_key(d.model.endpoint, d.card.request(d.duration, lambda a: a.canonical({})), {})
+            ups = {u: keys[u] for u in d.depends}  # the picked take of each upstream shot: continuity follows picks
+            if d.card is not None:  # a card has one take (made locally, the same every time): no takes or pick
+                bases[sid] = keys[sid] = shot_key(
+                    d.model.endpoint, d.card.request(d.duration, lambda a: a.canonical({})), {}
+                )
                 continue
             canonical = build_request(
                 d.model.shape,
@@ -300,7 +304,8 @@ class _ShotCompiler(ModelRules):
                 video=d.video,
                 url_of=lambda a, ups=ups: a.canonical(ups),  # type: ignore[misc]
             )
-            keys[sid] = shot_key(d.model.endpoint, canonical, ups)
+            bases[sid] = shot_key(d.model.endpoint, canonical, ups)
+            keys[sid] = take_key(bases[sid], d.shot.pick or 1)
         lines = self.doc.item_lines(("shots",))
         shots = tuple(
             ShotPlan(
@@ -332,6 +337,10 @@ class _ShotCompiler(ModelRules):
                 model_label=d.model.title,
                 image_limits=d.model.images,
                 card=d.card,
+                takes=1 if d.card is not None else d.shot.takes or self.defaults.takes or 1,
+                take=d.shot.pick or 1,
+                picked=d.shot.pick is not None,
+                base_key="" if (d.shot.pick or 1) == 1 else bases[d.shot.id],
             )
             for d in drafts
         )

@@ -35,6 +35,11 @@ def _exactly_one(value: Any) -> Any:
 
 Version = Annotated[Literal[1], BeforeValidator(_exactly_one)]
 ModelName = Annotated[str, StringConstraints(min_length=1)]
+MAX_TAKES = 10
+Takes = Annotated[
+    int, Field(strict=True, ge=1, le=MAX_TAKES, description="how many takes (generations) of the shot to keep, 1..10")
+]
+Pick = Annotated[int, Field(strict=True, ge=1, description="the take that goes into the film (default: the first)")]
 AssetPath = Annotated[
     str,
     StringConstraints(min_length=1),
@@ -119,6 +124,7 @@ class Defaults(_Model):
         default=None, description="the model of every shot that names none (an alias or endpoint id)"
     )
     audio: bool | None = Field(default=None, description="native audio for every shot whose model makes it")
+    takes: Takes | None = None
 
 
 class PromptPart(_Model):
@@ -170,6 +176,8 @@ class Shot(_Model):
     card: Card | None = Field(
         default=None, description="a title or credit card made locally instead of generated (no prompt)"
     )
+    takes: Takes | None = None
+    pick: Pick | None = None
 
     @model_validator(mode="before")
     @classmethod

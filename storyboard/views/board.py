@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from PIL import Image
 from storyboard import __version__
 from storyboard.build.cache import Cache
 from storyboard.build.outputs import ShotStatus
+from storyboard.build.review import ShotReview
+from storyboard.build.takes import cached_takes
 from storyboard.compiler.compile import CompileContext
 from storyboard.compiler.models import find_model
 from storyboard.errors import UsageError
@@ -100,6 +103,19 @@ class Card:
     edit_of: str | None = None  # the shot whose clip this one edits
     is_card: bool = False  # a title or credit card, made locally
     generated: tuple[str, ...] = ()  # "keeper.view1 (made from keeper.front)": generated images it uses
+    take: int = 1  # the take in the film
+    takes: tuple[TakeView, ...] = ()  # every take built or wanted, in order
+    review: ShotReview | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TakeView:
+    """One take of a shot on its card."""
+
+    number: int
+    clip: str | None  # page-relative URL of the cached clip, None when not built
+    in_film: bool
+    wanted: bool  # asked for by the storyboard (``takes:``/``pick:``), else added by --force or reroll
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +236,12 @@ class _CardMaker:
         build_dir: Path | None,
         cache: Cache | None,
         results: dict[str, Any] | None,
+        link: Callable[[Path], str] | None = None,
+        reviews: dict[str, ShotReview] | None = None,
     ):
         self.plan, self.ctx, self.page_dir, self.build_dir, self.cache = plan, ctx, page_dir, build_dir, cache
+        self.link = link or (lambda p: _rel_url(p, page_dir))
+        self.reviews = reviews or {}
         self.by_id = plan.by_id()
         self.thumbs = Thumbnails(page_dir)
         self.results = {s.get("id"): s for s in results["shots"] if isinstance(s, dict)} if results else None
@@ -349,6 +369,26 @@ class _CardMaker:
             location=f"{self.plan.source.name}:{shot.location.line}" if shot.location and shot.location.line else None,
             clip_seconds=self.clip_seconds(shot) if clip is not None else None,
             is_card=shot.card is not None,
+            take=shot.take,
+            takes=self.takes(shot),
+            review=self.reviews.get(shot.id),
+        )
+
+    def takes(self, shot: ShotPlan) -> tuple[TakeView, ...]:
+        """Every take of the shot the cache holds or the storyboard asks for (none for a plain one-take shot)."""
+        have = cached_takes(self.cache, shot) if self.cache is not None else []
+        numbers = sorted({*have, *shot.wanted_takes()})
+        if numbers == [1] and not shot.picked:
+            return ()
+        wanted = set(shot.wanted_takes())
+        return tuple(
+            TakeView(
+                n,
+                self.link(self.cache.clip_path(shot.take_key(n))) if self.cache is not None and n in have else None,
+                n == shot.take,
+                n in wanted,
+            )
+            for n in numbers
         )
 
     def status(self, shot: ShotPlan) -> tuple[str, str, str | None]:
@@ -380,7 +420,7 @@ class _CardMaker:
             built_key = json.loads(path.with_suffix(".json").read_text("utf-8")).get("key")
         except (OSError, ValueError, AttributeError):
             built_key = None
-        return _rel_url(path, self.page_dir), None if built_key == shot.key else "clip of an earlier version"
+        return self.link(path), None if built_key == shot.key else "clip of an earlier version"
 
 
 def _measured_seconds(path: Path) -> float | None:
@@ -416,22 +456,46 @@ def write_board(
     build_dir: Path | None,
     cache: Cache | None,
     prices: dict[str, float],
+    reviews: dict[str, ShotReview] | None = None,
     *,
     paid: bool = False,
 ) -> Path:
     """Write the storyboard page for ``plan`` to ``out`` (thumbnails into ``assets/`` beside it); returns ``out``.
 
     ``build_dir`` is the last build's folder (its ``run_results.json`` and clips are shown when
-    present); ``cache`` is where continuity frames are found; ``prices`` are the user's overrides;
-    ``paid``: whether the cache's backend charges for generations (only then is a cached shot money saved).
+    present); ``cache`` is where continuity frames and takes are found; ``prices`` are the user's
+    overrides; ``reviews`` the approvals and notes of the review file; ``paid``: whether the cache's
+    backend charges for generations (only then is a cached shot money saved).
     """
     out = out.absolute()
-    page_dir = out.parent
+    page = make_page(plan, ctx, out.parent, build_dir, cache, prices, reviews=reviews, paid=paid)
+    _write(out, render_page(page).encode("utf-8"))
+    return out
+
+
+def make_page(
+    plan: Plan,
+    ctx: CompileContext | None,
+    page_dir: Path,
+    build_dir: Path | None,
+    cache: Cache | None,
+    prices: dict[str, float],
+    *,
+    link: Callable[[Path], str] | None = None,
+    reviews: dict[str, ShotReview] | None = None,
+    paid: bool = False,
+) -> Page:
+    """The page's facts and cards; thumbnails are written into ``page_dir/assets``.
+
+    ``link`` turns a clip or film path into the URL the page uses (default: relative to ``page_dir``).
+    """
+    page_dir = page_dir.absolute()
+    link = link or (lambda p: _rel_url(p, page_dir))
     build_dir = build_dir.absolute() if build_dir is not None else None
     results = read_run_results(build_dir) if build_dir is not None else None
     saved = cache if paid else None  # only a paid backend's cache saves money
     est = {s.id: s for s in estimate(plan, saved, prices).shots}
-    maker = _CardMaker(plan, ctx, page_dir, build_dir, cache, results)
+    maker = _CardMaker(plan, ctx, page_dir, build_dir, cache, results, link, reviews)
     cards: list[Card] = []
     total, now = 0.0, 0.0
     for number, shot in enumerate(plan.shots, 1):
@@ -470,13 +534,18 @@ def write_board(
         seconds=seconds,
         film_seconds=round(seconds - overlap, 3),
         total_cost=_money(total),
-        cost_now=_money(now) if paid is not None and round(now, 2) != round(total, 2) else None,
+        cost_now=_money(now) if saved is not None and round(now, 2) != round(total, 2) else None,
         prices=tuple(prices_shown),
         build=_build_summary(cards, results),
         backend=str(results.get("backend")) if results and results.get("backend") else None,
-        film=_rel_url(film, page_dir) if film is not None and film.is_file() else None,
+        film=link(film) if film is not None and film.is_file() else None,
         cards=tuple(cards),
     )
+    return page
+
+
+def render_page(page: Page, live: dict[str, Any] | None = None) -> str:
+    """The page's HTML; ``live`` adds the live board's controls and script (``storyboard serve``)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -485,9 +554,7 @@ def write_board(
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    html = env.get_template("board.html.j2").render(page=page, seconds=_seconds)
-    _write(out, html.encode("utf-8"))
-    return out
+    return env.get_template("board.html.j2").render(page=page, seconds=_seconds, live=live)
 
 
 def board_command(
@@ -526,7 +593,10 @@ def board_command(
         paid = backend_is_paid(backend)
     except UsageError:  # the last build's own backend cannot be loaded here: claim no savings
         paid = False
-    page = write_board(plan, ctx, out, build, cache, load_prices(prices_file), paid=paid)
+    from storyboard.build.review import read_review, review_path
+
+    reviews = read_review(review_path(plan.source))
+    page = write_board(plan, ctx, out, build, cache, load_prices(prices_file), reviews, paid=paid)
     if open_browser:
         import webbrowser
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from storyboard.build.audio import SoundStore, sounds_to_build
 from storyboard.build.cache import Cache
+from storyboard.build.takes import TakePlan
 from storyboard.compiler.audio_models import PRICES, audio_price
-from storyboard.plan import Plan
+from storyboard.plan import Plan, ShotPlan
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +170,8 @@ def estimate(
     only: set[str] | None = None,
     refetch: set[str] | frozenset[str] = frozenset(),
     image_cache: Cache | None = None,
+    *,
+    fresh_sounds: bool = False,
 ) -> Estimate:
     """Estimate what building ``plan`` (or the ``only`` shots) will spend, given what ``cache`` holds.
 
@@ -177,7 +180,8 @@ def estimate(
     a shot whose request is identical to an earlier one's is paid once (the build makes it once).
     ``refetch`` shots are downloaded again from fal's CDN, not paid for again. ``cache=None``
     (``--force``) counts every shot as to be paid; generated images are never made again by
-    ``--force``, so they are counted from ``image_cache`` (the build's cache) then.
+    ``--force``, so they are counted from ``image_cache`` (the build's cache) then;
+    ``fresh_sounds`` counts every sound (``--force`` generates the selected shots' sounds again).
     """
     out = []
     seen: set[str] = set()
@@ -195,7 +199,7 @@ def estimate(
         chars = a.kind == "line"
         amount = float(len(a.text)) if chars else float(a.seconds or 0)
         usd = audio_price(a.endpoint, characters=len(a.text), seconds=a.seconds or 0)
-        cached = store is not None and store.lookup(a.key, verify=False) is not None
+        cached = not fresh_sounds and store is not None and store.lookup(a.key, verify=False) is not None
         unit = "characters" if chars else "seconds"
         sounds.append(AudioCost(a.id, a.kind, a.endpoint, amount, unit, usd, cached))
     pictures = []
@@ -211,6 +215,26 @@ def estimate(
     elif plan.images:
         pictures = [ImageCost(i.id, i.model, i.width, i.height, i.price_usd, False) for i in plan.images]
     return Estimate(tuple(out), tuple(sounds), tuple(pictures))
+
+
+def estimate_build(
+    takes: TakePlan,
+    cache: Cache,
+    prices: dict[str, float],
+    backend: str,
+    building: list[ShotPlan],
+    *,
+    fresh_sounds: bool = False,
+) -> Estimate:
+    """What a build of ``takes`` will spend: every take it builds that the cache does not hold.
+
+    ``building`` is what the executor runs (the selected takes and the upstream shots they need);
+    new takes of ``--force`` have new keys, so they count; a take the backend is told to force is
+    never fetched again for free. Music counts only when the whole film is built.
+    """
+    only = None if takes.only is None else {s.id for s in building}
+    again = refetchable(takes.plan, cache, backend, only) - takes.force
+    return estimate(takes.plan, cache, prices, only, again, image_cache=cache, fresh_sounds=fresh_sounds)
 
 
 def audio_price_note(endpoint: str) -> str:

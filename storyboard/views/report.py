@@ -26,6 +26,8 @@ def plan_text(plan: Plan) -> str:
         lines.append(f"    endpoint: {s.endpoint}")
         if s.depends_on:
             lines.append(f"    after:    {', '.join(s.depends_on)}")
+        if s.takes > 1 or s.picked:
+            lines.append(f"    takes:    {s.takes}, take {s.take} in the film" + (" (picked)" if s.picked else ""))
         if s.transition.type != "cut":
             lines.append(f"    enters:   {s.transition.type} {s.transition.duration:g} s")
         if s.video is not None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from storyboard.build.cache import Cache
 from storyboard.build.outputs import Freshness
+from storyboard.build.takes import cached_takes
 from storyboard.graph import topological_shots
 from storyboard.plan import Plan
 
@@ -26,6 +27,9 @@ class ShotStatus:
     key: str
     up_to_date: bool
     reasons: tuple[str, ...]
+    take: int = 1  # the take in the film
+    takes: tuple[int, ...] = ()  # the takes the cache holds
+    pick_change: str | None = None  # "picked take 3 (was 1)" when the last build published another take
 
     def to_json(self) -> dict[str, Any]:
         """As ``storyboard status --json`` prints it."""
@@ -34,7 +38,17 @@ class ShotStatus:
             "key": self.key,
             "state": Freshness.UP_TO_DATE if self.up_to_date else Freshness.STALE,
             "reasons": list(self.reasons),
+            "take": self.take,
+            "takes": list(self.takes),
+            "pick_change": self.pick_change,
         }
+
+    def takes_text(self) -> str:
+        """``take 2 of 1, 2, 3`` — or "" for a shot with one take that is the first."""
+        if self.takes in ((), (1,)) and self.take == 1:
+            return ""
+        have = ", ".join(map(str, self.takes)) or "none built"
+        return f"take {self.take} in the film (takes: {have})"
 
 
 def _recorded(build_dir: Path, shot_id: str) -> dict[str, Any] | None:
@@ -45,9 +59,17 @@ def _recorded(build_dir: Path, shot_id: str) -> dict[str, Any] | None:
         return None
 
 
-def explain(before: dict[str, Any], now: dict[str, Any], stale_upstream: set[str]) -> list[str]:
-    """Human reasons why inputs ``now`` differ from the recorded ``before``."""
+def explain(
+    before: dict[str, Any], now: dict[str, Any], stale_upstream: set[str], repicked: dict[str, str] | None = None
+) -> list[str]:
+    """Human reasons why inputs ``now`` differ from the recorded ``before``.
+
+    ``repicked`` maps upstream shots whose picked take changed to "take 3 (was 1)".
+    """
     reasons: list[str] = []
+    repicked = repicked or {}
+    if before.get("take", 1) != now.get("take", 1):
+        reasons.append(f"picked take {now.get('take', 1)} (was {before.get('take', 1)})")
     if before.get("prompt") != now["prompt"]:
         reasons.append("prompt changed")
     for field in ("model", "duration", "aspect_ratio"):
@@ -73,7 +95,9 @@ def explain(before: dict[str, Any], now: dict[str, Any], stale_upstream: set[str
             reasons.append(f"asset {name} no longer used")
     old_up: dict[str, str] = before.get("upstream", {})
     for up, key in now["upstream"].items():
-        if old_up.get(up) != key or up in stale_upstream:
+        if up in repicked:
+            reasons.append(f"the shot it continues from ({up}) now uses {repicked[up]}")
+        elif old_up.get(up) != key or up in stale_upstream:
             reasons.append(f"the shot it continues from ({up}) changed")
     return reasons or ["its cached clip is missing"]
 
@@ -84,20 +108,28 @@ def shot_statuses(plan: Plan, cache: Cache, build_dir: Path) -> list[ShotStatus]
     out: dict[str, ShotStatus] = {}
     stale: set[str] = set()
     deps = {s.id: s.depends_on for s in plan.shots if s.depends_on}
+    repicked: dict[str, str] = {}
     for shot in (by_id[sid] for sid in topological_shots(deps, [s.id for s in plan.shots]) or []):
+        before = _recorded(build_dir, shot.id)
+        was = before["inputs"].get("take", 1) if before is not None else None
+        change = f"picked take {shot.take} (was {was})" if was is not None and was != shot.take else None
+        if change:
+            repicked[shot.id] = f"take {shot.take} (was {was})"
+        takes = tuple(cached_takes(cache, shot))
         if cache.lookup(shot.key, drop=False) is not None:
-            out[shot.id] = ShotStatus(shot.id, shot.key, True, ())
+            out[shot.id] = ShotStatus(shot.id, shot.key, True, (), shot.take, takes, change)
             continue
         stale.add(shot.id)
-        before = _recorded(build_dir, shot.id)
         if cache.record_path(shot.key).exists():  # recorded, but its bytes no longer hash right
             reasons = ["its cached clip is damaged and will be generated again"]
         elif before is None:
-            reasons = ["never built"]
+            reasons = ["never built"] if shot.take == 1 else [f"take {shot.take} is picked but not built"]
         else:
             now = shot.inputs({u: by_id[u].key for u in shot.depends_on})
-            reasons = explain(before["inputs"], now, stale & set(shot.depends_on))
-        out[shot.id] = ShotStatus(shot.id, shot.key, False, tuple(reasons))
+            reasons = explain(before["inputs"], now, stale & set(shot.depends_on), repicked)
+            if change and shot.take not in takes:
+                reasons.append(f"take {shot.take} is not built yet")
+        out[shot.id] = ShotStatus(shot.id, shot.key, False, tuple(reasons), shot.take, takes, change)
     return [out[s.id] for s in plan.shots]
 
 

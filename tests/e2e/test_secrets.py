@@ -136,7 +136,7 @@ def test_failures_that_echo_the_key_are_redacted(runs: Runs) -> None:
     # 500s that never stop, echoing the key, on submit and on upload
     fake.add_fault(Fault(kind="500", phase="submit", match="waves", times=None, detail=echo))
     failed = runs.build("--force")
-    assert failed.returncode == 1 and "kept failing to accept shot 'third'" in failed.stderr, failed.stderr
+    assert failed.returncode == 1 and "kept failing to accept shot 'third" in failed.stderr, failed.stderr
     fake.faults.clear()
     fake.add_fault(Fault(kind="500", phase="upload", times=None, detail=echo))
     (runs.project / "assets" / "blue.png").write_bytes((runs.project / "assets" / "red.png").read_bytes())
@@ -148,7 +148,7 @@ def test_failures_that_echo_the_key_are_redacted(runs: Runs) -> None:
     completed = fake.add_fault(Fault(kind="completed_error", phase="job", match="sits", detail=echo))
     failed = runs.build("--force")
     assert completed.used == 1
-    assert failed.returncode == 1 and "fal reported an error for shot 'second'" in failed.stderr, failed.stderr
+    assert failed.returncode == 1 and "fal reported an error for shot 'second" in failed.stderr, failed.stderr
     fake.faults.clear()
 
     # transient 500s on status that echo the key, then success

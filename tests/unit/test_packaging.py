@@ -93,8 +93,9 @@ def test_every_third_party_import_is_declared() -> None:
     declared = {_requirement_name(r) for r in project["dependencies"]}
     extras = {name: {_requirement_name(r) for r in reqs} for name, reqs in project["optional-dependencies"].items()}
     # modules that only run under a tool which brings its own package (the pytest plugin runs inside pytest)
-    # or that are documented as needing an extra (the fake fal server: storyboard-compiler[fakefal])
-    optional = {"pytest": "test", "trustme": "fakefal"}
+    # or that are documented as needing an extra (the fake fal server: storyboard-compiler[fakefal]; the
+    # live board: storyboard-compiler[serve])
+    optional = {"pytest": "test", "trustme": "fakefal", "uvicorn": "serve", "starlette": "serve"}
     dists = importlib.metadata.packages_distributions()
     missing = []
     for module in sorted(_imported_top_levels()):

@@ -86,6 +86,9 @@ def test_statuses_of_a_storyboard(plan: Plan, tmp_path: Path) -> None:
         "key": plan.shot("a").key,
         "state": "stale",
         "reasons": ["prompt changed"],
+        "take": 1,
+        "takes": [],
+        "pick_change": None,
     }
 
 
