@@ -155,6 +155,7 @@ def serve(
             prices=prices or run.settings.prices,
             previews=not no_previews,
             token_from_environment=run.settings.serve_token,
+            backend_options=run.backend_options,
         ),
         run.terminal,
     )
