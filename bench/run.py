@@ -32,7 +32,7 @@ from bench.common import (  # noqa: E402
     write_results,
 )
 
-BENCHMARKS = ("startup", "compile", "schedule", "rebuild", "stitch", "preview", "upload", "sound")
+BENCHMARKS = ("startup", "compile", "schedule", "rebuild", "stitch", "preview", "upload", "sound", "serve")
 
 
 def stitch_quick() -> list[dict[str, Any]]:

@@ -291,7 +291,8 @@ class Live:
                 self.shot_states[event.shot_id] = {"state": event.state, "message": event.message}
             else:
                 tally.set_phase({"stitching": "stitch", "mixing": "mix"}.get(event.state, "done"))
-            self.publish("shot", {"id": event.shot_id, "state": event.state, "message": event.message})
+            queue = event.queue_position
+            self.publish("shot", {"id": event.shot_id, "state": event.state, "message": event.message, "queue": queue})
             self.publish("progress", {"backend": backend, **tally.snapshot().to_json()})
 
         self.build_state = {"state": "running", "backend": backend, "version": good.version}

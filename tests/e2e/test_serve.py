@@ -3,7 +3,8 @@
 The page loads without console errors; a save on disk reaches the page; a deliberate error shows
 with its line, in the CLI's words, and goes when fixed; picking a take in the page writes the YAML
 (one line) and the stitched film changes; approvals and notes land in the review file. Screenshots
-go to the test's tmp folder (or ``$STORYBOARD_TEST_ARTIFACTS``).
+are kept in tests/artifacts/ (or ``$STORYBOARD_TEST_ARTIFACTS``). Every wait is bounded (``WAIT``),
+and one server and one browser serve every step.
 """
 
 from __future__ import annotations

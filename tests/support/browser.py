@@ -17,9 +17,19 @@ BROWSER_ARGS = [
 ]
 
 
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"  # tests/artifacts (git-ignored), beside board.png
+
+
 def artifacts(tmp_path: Path) -> Path:
-    """Where screenshots go: ``$STORYBOARD_TEST_ARTIFACTS`` (e.g. build/test-artifacts) when set, else tmp."""
+    """Where screenshots go, kept after the run: ``$STORYBOARD_TEST_ARTIFACTS`` when set, else tests/artifacts/.
+
+    ``tmp_path`` is the fallback when that folder cannot be made (a read-only checkout).
+    """
     env = os.environ.get("STORYBOARD_TEST_ARTIFACTS")
-    base = Path(env) if env else tmp_path
+    base = Path(env) if env else ARTIFACTS
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        base = tmp_path
     base.mkdir(parents=True, exist_ok=True)
     return base

@@ -89,9 +89,22 @@
   });
   events.addEventListener("board", () => reload());
   events.addEventListener("shot", (e) => {
+    // a shot's picked take is "<id>", another take "<id>.take<n>" (a sound, "<id>.line1", has no card)
     const d = JSON.parse(e.data);
-    const card = document.getElementById("shot-" + d.id);
-    const badge = card && $(".status", card);
+    const unit = /^(.*)\.take(\d+)$/.exec(d.id);
+    const card = document.getElementById("shot-" + (unit ? unit[1] : d.id));
+    const where = unit ? document.getElementById(`shot-${unit[1]}-take${unit[2]}`) : card;
+    if (where) {
+      let line = $(".live-state", where);
+      if (!line) {
+        line = document.createElement("p");
+        line.className = "live-state";
+        where.appendChild(line);
+      }
+      const queue = d.queue === null || d.queue === undefined ? "" : ` · position ${d.queue} in fal's queue`;
+      line.textContent = d.state + queue + (d.message ? ` — ${d.message}` : "");
+    }
+    const badge = card && !unit && $(".status", card);
     if (badge && d.state !== "progress") badge.textContent = d.state;
   });
   events.addEventListener("progress", (e) => {
