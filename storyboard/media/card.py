@@ -114,9 +114,9 @@ def draw_background(card: CardPicture) -> Image.Image:
 
     if card.image is None:
         return Image.new("RGB", (card.width, card.height), card.background)
-    with Image.open(card.image) as im:
-        im = ImageOps.exif_transpose(im)
-        return ImageOps.fit(im.convert("RGB"), (card.width, card.height), Image.Resampling.LANCZOS)
+    with Image.open(card.image) as opened:
+        upright = ImageOps.exif_transpose(opened)  # its own name: Pillow 13's stubs type it as Image, not ImageFile
+        return ImageOps.fit(upright.convert("RGB"), (card.width, card.height), Image.Resampling.LANCZOS)
 
 
 def card_filter(card: CardPicture) -> str:
