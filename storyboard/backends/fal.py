@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from storyboard.backends.base import AudioJob, Backend, ImageJob, Progress, ShotJob
 from storyboard.backends.fal_http import AnswerLost, NothingSent, VideoGone, download, submit_once
-from storyboard.backends.fal_state import UPLOAD_LIFETIME, Journal, Submission, UploadCache, Video
+from storyboard.backends.fal_state import UPLOAD_LIFETIME, Journal, Submission, Submittable, UploadCache, Video
 from storyboard.backends.fal_support import (
     check_key_form,
     check_start_frame,
@@ -264,7 +264,7 @@ class FalBackend(Backend):
         return url
 
     # -- queue ---------------------------------------------------------------------------
-    def _submit(self, shot: ShotPlan, request: dict[str, Any]) -> Submission:
+    def _submit(self, shot: Submittable, request: dict[str, Any]) -> Submission:
         """Send the submission once per attempt that fal answered; never re-send one whose answer was lost."""
         import fal_client
 

@@ -9,7 +9,6 @@ before the journal entry is closed, so a sound is never paid for twice. The resu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from storyboard.backends.base import AudioJob, Progress
@@ -19,21 +18,11 @@ if TYPE_CHECKING:
     from storyboard.backends.fal import FalBackend
 
 
-@dataclass(frozen=True, slots=True)
-class _Node:
-    """What the fal backend's submit needs to know of a request: its id, key and endpoint."""
-
-    id: str
-    key: str
-    endpoint: str
-
-
 def generate_audio(backend: FalBackend, job: AudioJob) -> None:
     """Submit (or resume) one sound's request, wait for it, and download the audio to ``job.dest``."""
     journal = backend.journal
     assert journal is not None, "prepare() first"
     audio = job.audio
-    node = _Node(audio.id, audio.key, audio.endpoint)
     sub = journal.active(audio.key)
     if sub is not None:
         job.progress(Progress(audio.id, f"resuming request {sub.request_id} submitted earlier", state="queued"))
@@ -49,7 +38,7 @@ def generate_audio(backend: FalBackend, job: AudioJob) -> None:
         backend._check_cancel(job)  # type: ignore[arg-type]
         journal.submitting(audio.key, audio.id)
         try:
-            sub = backend._submit(node, audio.request())  # type: ignore[arg-type]
+            sub = backend._submit(audio, audio.request())
         except (RejectedRequestError, TransientBackendError) as exc:
             journal.drop_intent(audio.key, str(exc))
             raise

@@ -11,7 +11,6 @@ frontal image) is uploaded once per content, like a shot's files. The result is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from storyboard.backends.base import ImageJob, Progress
@@ -22,15 +21,6 @@ from storyboard.util import sha256_file
 
 if TYPE_CHECKING:
     from storyboard.backends.fal import FalBackend
-
-
-@dataclass(frozen=True, slots=True)
-class _Node:
-    """What the fal backend's submit needs to know of a request: its id, key and endpoint."""
-
-    id: str
-    key: str
-    endpoint: str
 
 
 def generate_image(backend: FalBackend, job: ImageJob) -> None:
@@ -73,7 +63,7 @@ def generate_image(backend: FalBackend, job: ImageJob) -> None:
         backend._check_cancel(job)  # type: ignore[arg-type]
         journal.submitting(image.key, image.id)
         try:
-            sub = backend._submit(_Node(image.id, image.key, image.endpoint), request)  # type: ignore[arg-type]
+            sub = backend._submit(image, request)
         except (RejectedRequestError, TransientBackendError) as exc:
             journal.drop_intent(image.key, str(exc))
             raise

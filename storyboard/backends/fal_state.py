@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from storyboard.errors import UsageError, redact
 from storyboard.util import atomic_write_bytes, atomic_write_json
@@ -34,6 +34,17 @@ UPLOAD_LIFETIME: Final = "7d"  # asked of fal explicitly for every upload (fal_c
 UPLOAD_LIFETIME_SECONDS = 7 * 24 * 3600
 UPLOAD_MARGIN_SECONDS = 24 * 3600  # an upload is reused until this long before it expires
 UPLOAD_TTL_SECONDS = UPLOAD_LIFETIME_SECONDS - UPLOAD_MARGIN_SECONDS
+
+
+class Submittable(Protocol):
+    """What a submission needs of the node it is for (a shot, a sound or an image): its id, key and endpoint."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def endpoint(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
