@@ -11,11 +11,13 @@
   the dip is the cue's ``duck`` dB, ramped over 0.15 s before and 0.35 s after each line). A
   sidechain compressor would dip by an amount that depends on how loud each voice is and pump
   between words; the envelope dips by what the author wrote.
-* **Master**: the stems summed, measured (EBU R128 integrated loudness, ``ebur128``), gained to
-  the target under a peak limiter, measured again and corrected (two or three passes; ``loudnorm``
-  was tried first and falls back to its dynamic mode as soon as the gain would break the
-  true-peak ceiling, which missed the target by 0.7 LU on a short film); AAC in the film while
-  the video stream is copied (``-c:v copy``), a ``mov_text`` subtitle track when given.
+* **Master**: the stems summed and measured in the same ffmpeg run (EBU R128 integrated loudness,
+  ``ebur128``); the gain that brings the sum to the target under a peak limiter is found by
+  measuring the chain over the sum (integrated loudness only, no file written; two or three tries:
+  ``loudnorm`` was tried first and falls back to its dynamic mode as soon as the gain would break
+  the true-peak ceiling, which missed the target by 0.7 LU on a short film); the chain is then
+  applied once, in the mux: AAC in the film while the video stream is copied (``-c:v copy``), a
+  ``mov_text`` subtitle track when given. The finished film is measured (loudness and true peak).
 
 The stems are written beside the film as 48 kHz stereo WAV, as they enter the master (before its
 gain). Everything is measured in seconds of the film, computed from the clips' frame counts.
@@ -23,8 +25,6 @@ gain). Everything is measured in seconds of the film, computed from the clips' f
 
 from __future__ import annotations
 
-import re
-import subprocess
 import wave
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Literal
 
 from storyboard.errors import MediaError
-from storyboard.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+from storyboard.media.ffmpeg import run_ffmpeg
+from storyboard.media.loudness import Master, master, measure_loudness, run_measured
 from storyboard.media.stitch_plan import Join, resolve_joins
 from storyboard.plan import Transition
 
@@ -133,21 +134,6 @@ def sound_span(path: Path) -> tuple[float, float]:
     if loud.size == 0:
         return 0.0, 0.0
     return round(float(loud[0] * window / rate), 3), round(float((loud[-1] + 1) * window / rate), 3)
-
-
-def measure_loudness(path: Path) -> tuple[float, float]:
-    """(integrated loudness LUFS, true peak dBTP) of a file's first audio stream, by ffmpeg's ebur128."""
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true",
-         "-f", "null", "-"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    summary = proc.stderr[proc.stderr.rfind("Summary:") :]
-    i = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
-    tp = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    if proc.returncode != 0 or i is None or tp is None:
-        raise MediaError(f"could not measure the loudness of {path.name}")
-    return float(i.group(1)), float(tp.group(1))
 
 
 # -- the filtergraph -----------------------------------------------------------------------
@@ -280,58 +266,28 @@ def _beds(sounds: Sequence[Sound], stem: Stem, lay: Layout, add_input: Callable[
 
 def render_stems(
     sounds: Sequence[Sound], lay: Layout, speech: Sequence[tuple[float, float]], stems: dict[Stem, Path], premix: Path
-) -> None:
-    """Write each stem and their sum (before the master gain) as 48 kHz stereo WAV."""
+) -> float:
+    """Write each stem and their sum (before the master gain) as 48 kHz stereo WAV; the sum's integrated loudness.
+
+    The sum is measured (``ebur128``) on its way to its file, in the same ffmpeg run.
+    """
     inputs, graph = stem_graph(sounds, lay, speech)
-    args: list[str] = ["-v", "error"]
+    args: list[str] = []
     for a in inputs:
         args += a
-    args += ["-filter_complex", graph]
+    args += ["-filter_complex", f"{graph};[mix]ebur128[measured]"]
     for stem in stems_of(sounds):
-        args += ["-map", f"[{stem}_out]", "-c:a", "pcm_s16le", "-ar", str(RATE), "-y", str(stems[stem])]
-    args += ["-map", "[mix]", "-c:a", "pcm_f32le", "-ar", str(RATE), "-y", str(premix)]
-    run_ffmpeg(args, what="mixing the stems")
+        args += ["-map", f"[{stem}_out]", "-c:a", "pcm_s16le", "-ar", str(RATE), str(stems[stem])]
+    args += ["-map", "[measured]", "-c:a", "pcm_f32le", "-ar", str(RATE), str(premix)]
+    return run_measured(args, "mixing the stems")[0]
 
 
-def master(
-    premix: Path,
-    dest: Path,
-    target: float,
-    ceiling: float,
-    *,
-    tries: int = 4,
-    measured: tuple[float, float] | None = None,
-) -> tuple[float, float]:
-    """Gain the sum to ``target`` LUFS under a peak limiter at ``ceiling`` dBTP; returns the measured (I, TP).
-
-    Measure (ebur128), apply the gain with the limiter after it, measure again: limiting takes a
-    little loudness away, so the gain is corrected until the result is within 0.2 LU (at most
-    ``tries`` passes; a pass over a minute of WAV takes a fraction of a second). Silence stays silence.
-    ``measured``: the premix's (I, TP) if the caller measured it already (it is not measured twice).
-    """
-    loudness, peak = measured if measured is not None else measure_loudness(premix)
-    if loudness < -69:
-        run_ffmpeg(["-v", "error", "-i", str(premix), "-c:a", "pcm_s16le", "-y", str(dest)], what="mastering")
-        return loudness, peak
-    gain = target - loudness
-    limit = 10 ** ((ceiling - 0.3) / 20)  # sample peaks a little under the ceiling: true peaks land under it
-    for _ in range(tries):
-        run_ffmpeg(["-v", "error", "-i", str(premix), "-af",
-                    f"volume={gain:.3f}dB,alimiter=limit={limit:.5f}:attack=5:release=50:level=disabled",
-                    "-c:a", "pcm_f32le", "-ar", str(RATE), "-y", str(dest)], what="mastering")  # fmt: skip
-        loudness, peak = measure_loudness(dest)
-        if abs(loudness - target) <= 0.2:
-            break
-        gain += target - loudness
-    return loudness, peak
-
-
-def mux(video: Path, mastered: Path, out: Path, total: float, subtitles: Path | None) -> None:
-    """The film: ``video``'s picture stream-copied, the mastered mix as AAC, and a mov_text track."""
-    args = ["-v", "error", "-i", str(video), "-i", str(mastered)]
+def mux(video: Path, premix: Path, out: Path, total: float, subtitles: Path | None, settings: Master) -> None:
+    """The film: ``video``'s picture stream-copied, the mix mastered by ``settings`` as AAC, and a mov_text track."""
+    args = ["-v", "error", "-i", str(video), "-i", str(premix)]
     if subtitles is not None:
         args += ["-i", str(subtitles)]
-    args += ["-filter_complex", f"[1:a]atrim=0:{total:.6f},apad=whole_dur={total:.6f}[a]",
+    args += ["-filter_complex", f"[1:a]{settings.chain()},atrim=0:{total:.6f},apad=whole_dur={total:.6f}[a]",
              "-map", "0:v:0", "-map", "[a]"]  # fmt: skip
     if subtitles is not None:
         args += ["-map", "2:0", "-c:s", "mov_text", "-metadata:s:s:0", "language=eng"]
@@ -355,16 +311,13 @@ def mix_film(
 ) -> MixReport:
     """Mix ``sounds`` into stems, master them to ``target`` LUFS and write ``out`` = picture of ``video`` + sound."""
     workdir.mkdir(parents=True, exist_ok=True)
-    premix, mastered = workdir / "premix.wav", workdir / "master.wav"
+    premix = workdir / "premix.wav"
     report = MixReport(stems=dict(stems))
     try:
-        render_stems(sounds, lay, speech, stems, premix)
-        before = measure_loudness(premix)
-        report.measured_before = before[0]
-        master(premix, mastered, target, true_peak - PEAK_MARGIN, measured=before)
-        mux(video, mastered, out, lay.total, subtitles)
+        report.measured_before = render_stems(sounds, lay, speech, stems, premix)
+        settings = master(premix, target, true_peak - PEAK_MARGIN, report.measured_before)
+        mux(video, premix, out, lay.total, subtitles, settings)
     finally:
         premix.unlink(missing_ok=True)
-        mastered.unlink(missing_ok=True)
     report.loudness, report.true_peak = measure_loudness(out)
     return report

@@ -96,7 +96,7 @@ def test_native_audio_is_heard_at_its_shot(project: Path, fake_fal) -> None:
     assert rms_db(audio, rate, loud_start + 0.75, loud_end - 0.25) > -30
     assert rms_db(audio, rate, 0.0, loud_start - 0.1) < -60
     # the film is mastered to its target with the native sound in the sum
-    from storyboard.media.mix import measure_loudness
+    from storyboard.media.loudness import measure_loudness
 
     loudness, peak = measure_loudness(film)
     assert abs(loudness - -14.0) <= 1.0 and peak <= -1.0 + 0.1

@@ -143,3 +143,45 @@ def test_native_sound_is_a_fourth_stem_that_follows_the_picture_and_does_not_duc
     assert full > -20
     # the music is not ducked under a clip's own sound: as loud during it as before it
     assert abs(_rms_db(stems["music"], 1.2, 1.45) - _rms_db(stems["music"], 2.5, 3.0)) < 1.0
+
+
+def _peaky(path: Path, seconds: float = 8.0) -> None:
+    """Speech-like bursts over a quiet bed: the limiter takes a different share at each gain."""
+    rate = 48000
+    t = np.arange(int(seconds * rate)) / rate
+    bursts = (
+        (np.sin(2 * np.pi * 0.7 * t) > 0.3) * 0.08 * np.sin(2 * np.pi * 440 * t) * np.abs(np.sin(2 * np.pi * 3 * t))
+    )
+    clicks = np.where(
+        np.arange(t.size) % (rate // 10) < rate // 1000, 0.5, 0.0
+    )  # 1 ms at 10 Hz: peaks, little loudness
+    data = ((bursts + clicks + 0.002 * np.sin(2 * np.pi * 110 * t)) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(data.tobytes())
+
+
+def test_loudness_at_measures_each_chain_in_its_own_order(tmp_path: Path) -> None:
+    from storyboard.media.loudness import Master, loudness_at, measure_loudness
+
+    premix = tmp_path / "premix.wav"
+    _tone(premix, 4.0, amp=0.05)  # quiet: no chain below reaches the limiter
+    alone, _ = measure_loudness(premix)
+    got = loudness_at(premix, [Master(0.0), Master(-6.0), Master(3.0)])
+    assert [round(x - alone) for x in got] == [0, -6, 3]  # every summary read from its own filter
+
+
+def test_master_lands_the_limited_mix_on_the_target(tmp_path: Path) -> None:
+    from storyboard.media.loudness import loudness_at, master, measure_loudness
+
+    premix = tmp_path / "premix.wav"
+    _peaky(premix)
+    before, _ = measure_loudness(premix)
+    settings = master(premix, -14.0, -1.5, before)
+    assert settings.gain is not None and settings.gain > -14.0 - before  # the limiter's loss is made up
+    assert abs(loudness_at(premix, [settings])[0] + 14.0) <= 0.2
+    silent = tmp_path / "silent.wav"
+    _tone(silent, 1.0, amp=0.0)
+    assert master(silent, -14.0, -1.5, -120.0).chain() == "anull"  # silence stays silence
