@@ -31,7 +31,7 @@ from storyboard.build.setup import check_folder, check_outputs, refuse_file_on_p
 from storyboard.build.takes import plan_takes
 from storyboard.errors import SetupError, UsageError, redact, relpath
 from storyboard.graph import build_graph
-from storyboard.plan import Plan
+from storyboard.plan import CARD_ENDPOINT, Plan
 from storyboard.util import atomic_write_json, make_readable, sha256_file
 
 
@@ -266,7 +266,10 @@ def guard_paid_film(plan: Plan, build_dir: Path, backend: str) -> None:
 def film_key(plan: Plan, clip_digests: list[str], backend: str) -> str:
     """A hash of what the film is made of: the clips' bytes, the transitions, the output name, the backend, the frame."""
     parts = [(d, s.transition.type, s.transition.duration) for d, s in zip(clip_digests, plan.shots)]
-    return hashlib.sha256(json.dumps([plan.film.output, backend, parts, plan.film.aspect_ratio]).encode()).hexdigest()
+    material: list[object] = [plan.film.output, backend, parts, plan.film.aspect_ratio]
+    if any(s.endpoint == CARD_ENDPOINT for s in plan.shots):  # the frame follows the generated clips, not a card
+        material.append("shaped-by-generated")
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()
 
 
 def damaged_clips(plan: Plan, cache: Cache, results: dict[str, ShotResult]) -> list[str]:
@@ -345,7 +348,8 @@ def stitch_film(
     transitions = [s.transition for s in plan.shots]
     work = cache.base / "stitch"
     work.mkdir(parents=True, exist_ok=True)
-    report = stitch(clips, transitions, out, workdir=work, aspect=plan.film.aspect)
+    shapers = [s.endpoint != CARD_ENDPOINT for s in plan.shots]  # the film takes the generated clips' shape
+    report = stitch(clips, transitions, out, workdir=work, aspect=plan.film.aspect, shapers=shapers)
     make_readable(out)
     atomic_write_json(
         stamp, {"key": key, "size": out.stat().st_size, "sha256": sha256_file(out), "method": report.method}

@@ -15,7 +15,8 @@ clip it touches, or longer than half a clip that has a transition on both sides,
 
 The film takes the first clip's size, frame rate and pixel format if it is H.264 yuv420p, else
 1280×720, 24 fps, yuv420p; given the film's aspect ratio, the first clip *of that ratio* (or, if
-none has it, a frame of that ratio as long as the first clip's longer side). Clips whose video could not be stream-copied next to the others
+none has it, a frame of that ratio as long as the first clip's longer side). ``shapers`` can
+exclude clips from giving the shape (title cards: the generated clips set it). Clips whose video could not be stream-copied next to the others
 (another codec, size, rate, pixel format, time base or H.264 parameter sets) are first
 *normalised*: re-encoded by the house encoder (:func:`storyboard.media.ffmpeg.house_video_args`) to the
 film's shape, scaled with the aspect ratio kept and padded. A stream has one set of parameters,
@@ -111,10 +112,13 @@ def stitch(
     workdir: Path,
     fps: int | None = None,
     aspect: tuple[int, int] | None = None,
+    shapers: Sequence[bool] | None = None,
 ) -> StitchReport:
     """Join ``clips`` with ``transitions`` into the film ``out`` (see the module docstring).
 
     ``aspect`` is the film's frame (``(16, 9)``); clips of another ratio are padded into it.
+    ``shapers`` marks the clips that may give the film its shape (default: all): a card drawn
+    locally must not bring a film of generated 1080p clips down to its own 720p.
     """
     started = time.perf_counter()
     clips = [Path(c) for c in clips]
@@ -125,7 +129,7 @@ def stitch(
     opened, infos = _open_clips(clips)
     scratch = partial = None
     try:
-        target = choose_target(infos, fps, aspect)
+        target = choose_target(infos, fps, aspect, shapers)
         joins = resolve_joins(transitions, [i.duration for i in infos], target.fps)
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -91,14 +91,24 @@ def default_time_base(fps: Fraction) -> Fraction:
     return Fraction(1, den)
 
 
-def choose_target(infos: Sequence[ClipInfo], fps: int | None = None, aspect: tuple[int, int] | None = None) -> Target:
+def choose_target(
+    infos: Sequence[ClipInfo],
+    fps: int | None = None,
+    aspect: tuple[int, int] | None = None,
+    shapers: Sequence[bool] | None = None,
+) -> Target:
     """The film's frame: the first clip's shape if it is H.264 yuv420p, else 1280×720 at 24 fps.
 
     With ``aspect`` (the film's ratio, e.g. ``(16, 9)``) the first clip *of that ratio* gives the
     shape; when no clip has it, the frame has that ratio and the first clip's longer side. Clips of
     another ratio are fitted inside the frame and padded, never cropped (:func:`conform_chain`).
-    ``fps`` overrides the rate.
+    ``fps`` overrides the rate. ``shapers``: only the clips marked True may give the shape (a
+    locally drawn title card follows the generated clips), unless none is marked.
     """
+    if shapers is not None and any(shapers):
+        shaping = [i for i, ok in zip(infos, shapers) if ok]
+        if aspect is None or any(fits_aspect(i, aspect) for i in shaping):
+            infos = [*shaping, *(i for i, ok in zip(infos, shapers) if not ok)]
     pool = [i for i in infos if aspect is None or fits_aspect(i, aspect)]
     first = pool[0] if pool else None
     if first is not None and first.codec == "h264" and first.pix_fmt == "yuv420p" and first.fps > 0:

@@ -105,7 +105,12 @@ def test_a_card_in_a_paid_build_is_never_sent(project: Path, fake_fal) -> None:
     assert shot.body["prompt"] == "A ball rolls." and "storyboard/card" not in shot.endpoint
     assert not fake_fal.uploads  # the shot has no images; the card's files never leave the machine
     film = project / "build" / "film.mp4"
+    clip = next((project / ".storyboard" / "cache" / "fal" / "clips").rglob("*.mp4"))
+    with av.open(str(clip)) as c:
+        generated = (c.streams.video[0].width, c.streams.video[0].height)
     with av.open(str(film)) as c:
         video = c.streams.video[0]
         seconds = float(c.duration / av.time_base)
-    assert abs(seconds - 7.0) < 0.1 and video.width > 0  # the card and Kling's clip in one film
+        shape = (video.width, video.height)
+    assert abs(seconds - 7.0) < 0.1  # the card and Kling's clip in one film
+    assert shape == generated != (1280, 720)  # in the generated clip's frame: the card follows it, not the reverse
