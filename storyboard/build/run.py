@@ -170,16 +170,16 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
         on_event(Event("", outputs.Activity.STITCHING))  # "": the film, not a shot (no shot id is empty)
         damaged = damaged_clips(plan, cache, executor.results)
         if damaged:  # outside the selection: not rebuilt behind the user's back, and not stitched
-            film, note = None, refused_film_note(damaged)
+            film, note, fresh = None, refused_film_note(damaged), False
         else:
-            film, note = stitch_film(plan, build_dir, cache, executor.results, options.backend)
+            film, note, fresh = stitch_film(plan, build_dir, cache, executor.results, options.backend)
         placed, native = None, None
         if film is not None:  # lines, effects, music, or a clip's own sound (a model's native audio)
             from storyboard.build.sound import finish_sound
 
             if plan.audio or any(s.audio for s in plan.shots):  # the mix is a phase of its own when there is sound
                 on_event(Event("", outputs.Activity.MIXING))
-            sound = finish_sound(plan, build_dir, cache, film)
+            sound = finish_sound(plan, build_dir, cache, film, fresh=fresh)
             note = f"{note}; {sound.note}" if sound.note else note
             placed, native = sound.placed, sound.native
         done = outputs.Activity.STITCHED if film is not None else outputs.Activity.NOT_STITCHED
@@ -297,29 +297,21 @@ def refused_film_note(damaged: list[str]) -> str:
     )
 
 
-def picture_burned(build_dir: Path) -> bool:
-    """True when the film's picture has subtitles burned in (``.sound.json``): it is no longer the
-    stitch's picture, so it is stitched again rather than mixed (and burned) a second time."""
-    try:
-        return bool(json.loads((build_dir / ".sound.json").read_text("utf-8")).get("burned"))
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
 def stitch_film(
     plan: Plan, build_dir: Path, cache: Cache, results: dict[str, ShotResult], backend: str
-) -> tuple[Path | None, str]:
+) -> tuple[Path | None, str, bool]:
     """Stitch every shot's clip into the film, unless a clip is missing or the film is current.
 
     A shot counts as built when this run built it or the cache holds a clip that still hashes
     to its record (a selective build of the last missing shots completes the film). Call
-    :func:`damaged_clips` first: a damaged clip counts here as not built.
+    :func:`damaged_clips` first: a damaged clip counts here as not built. Returns the film, a
+    note, and whether the film was stitched now (False: the film on disk is current).
     """
     failed = {sid for sid, r in results.items() if not r.status.built}
     records = {s.id: None if s.id in failed else cache.lookup(s.key) for s in plan.shots}
     missing = [sid for sid, rec in records.items() if rec is None]
     if missing:
-        return None, f"film not stitched: {len(missing)} shot(s) not built ({', '.join(missing[:5])})"
+        return None, f"film not stitched: {len(missing)} shot(s) not built ({', '.join(missing[:5])})", False
     by_id = plan.by_id()
     for s in plan.shots:  # shots built by earlier runs are published too: the timeline points at them
         record = records[s.id]
@@ -331,7 +323,10 @@ def stitch_film(
     out = build_dir / plan.film.output
     stamp = build_dir / ".film.json"
     key = film_key(plan, [rec.sha256 for rec in records.values() if rec is not None], backend)
-    if out.exists() and stamp.exists() and not picture_burned(build_dir):
+    from storyboard.build.sound import burned_picture_kept, picture_burned
+
+    # a film with subtitles burned in is current when the clean picture under them is kept
+    if out.exists() and stamp.exists() and (not picture_burned(build_dir) or burned_picture_kept(plan, cache, key)):
         try:
             prior = json.loads(stamp.read_text("utf-8"))
             if (
@@ -339,7 +334,7 @@ def stitch_film(
                 and prior.get("size") == out.stat().st_size
                 and prior.get("sha256") == sha256_file(out)
             ):  # a film written over in place is made again
-                return out, "film unchanged"
+                return out, "film unchanged", False
         except (OSError, ValueError):
             pass
     from storyboard.media.stitch import stitch
@@ -354,7 +349,7 @@ def stitch_film(
     atomic_write_json(
         stamp, {"key": key, "size": out.stat().st_size, "sha256": sha256_file(out), "method": report.method}
     )
-    return out, f"stitched by {report.method} in {report.seconds:.1f} s"
+    return out, f"stitched by {report.method} in {report.seconds:.1f} s", True
 
 
 def write_manifest(plan: Plan, build_dir: Path, backend: str) -> Path:

@@ -196,10 +196,7 @@ def cues(placed: list[Placed], total: float) -> list[Cue]:
 
 def sound_key(plan: Plan, build_dir: Path, placed: list[Placed], native: list[Native] | None = None) -> str:
     """A hash of what the film's sound is made of: the picture's stamp, every sound's bytes and placement, the mix settings."""
-    try:
-        picture = json.loads((build_dir / ".film.json").read_text("utf-8")).get("key")
-    except (OSError, ValueError):
-        picture = None
+    picture = _picture_key(build_dir)
     parts = [
         (p.audio.to_json(), p.record.sha256 if p.record else (p.audio.file.sha256 if p.audio.file else None))
         for p in placed
@@ -242,8 +239,75 @@ def _restamp_picture(build_dir: Path, film: Path) -> None:
     atomic_write_json(stamp, data)
 
 
-def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> SoundOutcome:
-    """Give the stitched ``film`` its sound and subtitles, unless they are current."""
+def picture_burned(build_dir: Path) -> bool:
+    """True when the film's picture has subtitles burned in (``.sound.json``): it is no longer the
+    stitch's picture, and is never mixed (and burned) a second time."""
+    try:
+        return bool(json.loads((build_dir / ".sound.json").read_text("utf-8")).get("burned"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def clean_picture(cache: Cache, film_key: str) -> Path:
+    """Where the stitched picture of the film with key ``film_key`` is kept while its subtitles are burned in."""
+    return cache.base / "pictures" / f"picture-{film_key}.mp4"  # not under stitch/: swept at every build
+
+
+def _picture_key(build_dir: Path) -> str | None:
+    try:
+        key = json.loads((build_dir / ".film.json").read_text("utf-8")).get("key")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return key if isinstance(key, str) else None
+
+
+def burned_picture_kept(plan: Plan, cache: Cache, film_key: str) -> bool:
+    """True when this plan burns its lines in and the clean picture under the burned film is kept:
+    the stitch need not run again, since a remix starts from that picture."""
+    burns = plan.film.burn_subtitles and any(a.kind == "line" for a in plan.audio)
+    return bool(burns) and clean_picture(cache, film_key).is_file()
+
+
+def _keep_clean_picture(cache: Cache, film: Path, film_key: str) -> Path:
+    """Copy the freshly stitched ``film`` to its kept place (older kept pictures go); return the place."""
+    import shutil
+
+    kept = clean_picture(cache, film_key)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    for old in kept.parent.glob("picture-*.mp4"):
+        if old != kept:
+            old.unlink(missing_ok=True)
+    tmp = kept.with_name(f".{kept.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(film, tmp)
+        os.replace(tmp, kept)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return kept
+
+
+def _restore_clean_picture(film: Path, kept: Path) -> None:
+    """Put the kept clean picture back as the film (its burned-in subtitles are outdated)."""
+    import shutil
+
+    tmp = film.with_name(f".{film.name}.{os.getpid()}.clean.tmp.mp4")
+    try:
+        shutil.copyfile(kept, tmp)
+        os.replace(tmp, film)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path, *, fresh: bool = True) -> SoundOutcome:
+    """Give the stitched ``film`` its sound and subtitles, unless they are current.
+
+    ``fresh``: the film was stitched by this run. When it was not and its picture has subtitles
+    burned in, a remix starts from the clean picture kept beside the cache
+    (:func:`burned_picture_kept`), never from the burned one.
+    """
+    picture_key = _picture_key(build_dir)
+    burned_on_disk = not fresh and picture_burned(build_dir) and picture_key is not None
+    source = clean_picture(cache, picture_key) if burned_on_disk and picture_key else film
     if not plan.audio and not may_have_native_audio(plan):
         return SoundOutcome("")
     lay = film_layout(plan, cache)
@@ -252,6 +316,8 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> Sound
         return SoundOutcome("")
     placed, missing = place(plan, cache, lay)
     if missing:
+        if source != film:
+            _restore_clean_picture(film, source)
         _strip_sound(film)
         _restamp_picture(build_dir, film)
         (build_dir / ".sound.json").unlink(missing_ok=True)
@@ -287,13 +353,16 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> Sound
     for stem in set(STEMS) - set(stems_of(sounds)):  # a stem this mix does not make must not linger from an older one
         stems[stem].unlink(missing_ok=True)
     tmp = film.with_name(f".{film.name}.{os.getpid()}.sound.tmp.mp4")
+    burn = bool(plan.film.burn_subtitles and subs)
+    if burn and source == film and picture_key is not None:
+        source = _keep_clean_picture(cache, film, picture_key)  # so a later remix never burns twice
     try:
         report = mix_film(
-            film, tmp, sounds, lay, speech_intervals(placed, lay.total), target=plan.film.loudness,
+            source, tmp, sounds, lay, speech_intervals(placed, lay.total), target=plan.film.loudness,
             true_peak=plan.film.true_peak, stems=stems, workdir=cache.base / "mix",
             subtitles=subs[0] if subs else None,
         )  # fmt: skip
-        if plan.film.burn_subtitles and subs:
+        if burn:
             from storyboard.media.burn import burn_subtitles
 
             burned = film.with_name(f".{film.name}.{os.getpid()}.burn.tmp.mp4")
@@ -310,9 +379,9 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path) -> Sound
     atomic_write_json(stamp, {
         "key": key, "size": film.stat().st_size, "sha256": sha256_file(film),
         "loudness": report.loudness, "true_peak": report.true_peak, "before_master": report.measured_before,
-        "burned": bool(plan.film.burn_subtitles and subs),
+        "burned": burn,
     })  # fmt: skip
-    burn_note = "; subtitles burned into the picture" if plan.film.burn_subtitles and subs else ""
+    burn_note = "; subtitles burned into the picture" if burn else ""
     return SoundOutcome(
         f"sound mixed at {report.loudness:.1f} LUFS, true peak {report.true_peak:.1f} dBTP{burn_note}",
         placed,

@@ -60,6 +60,28 @@ def test_burned_subtitles_draw_the_line_into_the_picture(project: Path) -> None:
         kinds = sorted(s.type for s in c.streams)
     assert kinds == ["audio", "subtitle", "video"]  # the sound and the soft track stay
 
+    # an unchanged rebuild leaves the burned film alone: nothing stitched, mixed or burned again
+    film = project / "burn" / "film.mp4"
+    before = (film.read_bytes(), film.stat().st_mtime_ns)
+    done = run_cli("build", str(burn), "--out", str(project / "burn"), cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert (film.read_bytes(), film.stat().st_mtime_ns) == before
+    assert "film unchanged" in done.stderr and "sound unchanged" in done.stderr, done.stderr
+
+    # a changed line is burned once, over the clean picture, never over the old burned one:
+    # the rebuilt film matches a film burned from scratch with the new line
+    changed = FILM.replace("SUBTITLES", "{burn_in: true}").replace("Here we are again.", "Somewhere else, now.")
+    burn.write_text(changed)
+    scratch = write_storyboard(project, changed, "scratch.yaml")
+    for sb, out in ((burn, "burn"), (scratch, "scratch")):
+        done = run_cli("build", str(sb), "--out", str(project / out), cwd=project)
+        assert done.returncode == 0, done.stderr
+    srt = (project / "burn" / "film.srt").read_text()
+    new_stamps = [float(x.replace(",", ".")) for x in re.findall(r"00:00:(\d\d,\d\d\d)", srt)[:2]]
+    for t in (middle, sum(new_stamps) / 2):
+        again = np.abs(frame_at(film, t) - frame_at(project / "scratch" / "film.mp4", t)).max(axis=2)
+        assert (again > 60).mean() < 0.001, t  # the old line is nowhere under the new one
+
     # burn_in turned off again: the picture is the stitch's again, not the burned one remixed
     burn.write_text(FILM.replace("SUBTITLES", "true"))
     done = run_cli("build", str(burn), "--out", str(project / "burn"), cwd=project)
