@@ -347,9 +347,13 @@ def cost(
         for i in est.images:
             image_table.add_row(i.id, i.model, f"{i.width}×{i.height}", "yes" if i.cached else "", f"{i.usd:.2f}")
         term.print(image_table)
-    term.data(
-        f"total: ${est.total:.2f} for {sum(s.seconds for s in est.shots if not (s.cached or s.refetch))} s not yet generated"
-    )
+    from storyboard.plan import CARD_ENDPOINT
+
+    pending = [s for s in est.shots if not (s.cached or s.refetch)]
+    video = sum(s.seconds for s in pending if s.model != CARD_ENDPOINT)
+    cards = sum(s.seconds for s in pending if s.model == CARD_ENDPOINT)
+    drawn = f" (and {cards} s of title cards, drawn here for free)" if cards else ""
+    term.data(f"total: ${est.total:.2f} for {video} s of video not yet generated{drawn}")
     if est.unpriced:
         term.warning(f"no price known for: {', '.join(est.unpriced)}; add one with --prices")
 

@@ -114,3 +114,10 @@ def test_a_card_in_a_paid_build_is_never_sent(project: Path, fake_fal) -> None:
         shape = (video.width, video.height)
     assert abs(seconds - 7.0) < 0.1  # the card and Kling's clip in one film
     assert shape == generated != (1280, 720)  # in the generated clip's frame: the card follows it, not the reverse
+
+
+def test_cost_counts_a_cards_seconds_apart_from_the_video_to_pay_for(project: Path) -> None:
+    sb = write_storyboard(project, FILM)
+    done = run_cli("cost", str(sb))
+    assert done.returncode == 0, done.stderr
+    assert "for 3 s of video not yet generated (and 4 s of title cards, drawn here for free)" in done.stdout
