@@ -6,6 +6,9 @@ thumbnails and its prompt with the tags highlighted. The card fades out just bef
 so the last frame (which a continuity shot starts from) is the clean picture. Pillow draws the
 pictures (:mod:`.preview_card`); ffmpeg animates and encodes them with fixed settings, so the
 same shot always gives the same bytes and clips of one aspect ratio can be joined by stream copy.
+A shot that asks its model for its own sound (``audio: true`` on Kling O3/v3) gets a placeholder
+track, a low seeded room tone as long as the picture, so the animatic's mix has the film's
+fourth stem where fal's would.
 """
 
 from __future__ import annotations
@@ -114,7 +117,8 @@ class PreviewBackend(Backend):
             _write_raw(background, bg_path)
             card = card_for(job, start_shown=used_start)
             _write_raw(render_overlay(card, size), card_path)
-            args = ffmpeg_args(bg_path, bg_size, card_path, size, shot.duration * FPS, shot.id, job.dest)
+            args = ffmpeg_args(bg_path, bg_size, card_path, size, shot.duration * FPS, shot.id, job.dest,
+                               native_sound=bool(shot.audio))  # fmt: skip
             _check_cancel(job)
             try:
                 run_ffmpeg(args, what=f"preview of {shot.id}")
@@ -223,6 +227,19 @@ def filter_graph(bg_size: tuple[int, int], size: tuple[int, int], frames: int, s
     )
 
 
+def native_sound_source(frames: int, shot_id: str) -> str:
+    """A lavfi source standing in for a model's own sound (``generate_audio``): a seeded, low room
+    tone exactly as long as the picture, faded in and out, at about -30 dBFS RMS."""
+    seconds = frames / FPS
+    seed = int.from_bytes(seed_bytes(shot_id)[22:26], "big")
+    fade = min(0.2, seconds / 4)
+    return (
+        f"anoisesrc=color=brown:amplitude=0.4:seed={seed}:sample_rate=48000:duration={seconds:.6f},"
+        f"lowpass=f=700,afade=t=in:d={fade:.3f},afade=t=out:st={seconds - fade:.6f}:d={fade:.3f},"
+        "aformat=sample_fmts=fltp:channel_layouts=stereo"
+    )
+
+
 def ffmpeg_args(
     bg_path: Path,
     bg_size: tuple[int, int],
@@ -231,16 +248,27 @@ def ffmpeg_args(
     frames: int,
     shot_id: str,
     dest: Path,
+    *,
+    native_sound: bool = False,
 ) -> list[str]:
-    """The ffmpeg arguments that turn the raw background and card into the clip at ``dest``."""
+    """The ffmpeg arguments that turn the raw background and card into the clip at ``dest``
+    (with an AAC track standing in for the model's own sound when ``native_sound``)."""
     bar_h = Layout(*size).progress_h
-    return [
+    sound: list[str] = []
+    mux = list(MUX_ARGS)
+    if native_sound:
+        sound = ["-f", "lavfi", "-i", native_sound_source(frames, shot_id)]
+        mux.remove("-an")
+    args = [
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s:v", f"{bg_size[0]}x{bg_size[1]}", "-i", str(bg_path),
         "-f", "rawvideo", "-pix_fmt", "rgba", "-s:v", f"{size[0]}x{size[1]}", "-i", str(card_path),
+        *sound,
         "-filter_complex", filter_graph(bg_size, size, frames, shot_id, bar_h),
         "-map", "[v]", "-frames:v", str(frames),
-        *encoder_args(size), *MUX_ARGS, str(dest),
     ]  # fmt: skip
+    if native_sound:
+        args += ["-map", "2:a", "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]
+    return [*args, *encoder_args(size), *mux, str(dest)]
 
 
 __all__ = ["FPS", "SIZES", "PreviewBackend", "encoder_args", "frame_size"]

@@ -142,3 +142,23 @@ def test_a_clip_asked_to_be_silent_stays_silent(project: Path, fake_fal) -> None
     assert fake_fal.submissions[0].body["generate_audio"] is False
     assert not probe(project / "build" / "film.mp4").has_audio
     assert not (project / "build" / "film.native.wav").exists()
+
+
+def test_the_preview_stands_in_for_a_models_own_sound(project: Path) -> None:
+    """Offline, the O3 shot's clip carries a placeholder room tone, so the animatic's mix has the
+    fourth stem where fal's would: heard under that shot only, silent before it."""
+    sb = write_storyboard(project, STORYBOARD)
+    proc = run_cli("build", str(sb), timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    build = project / "build"
+    shots = build / "shots"
+    assert probe(shots / "loud.mp4").has_audio and not probe(shots / "quiet.mp4").has_audio
+    loud_start = probe(shots / "quiet.mp4").duration - CROSSFADE
+    loud_end = loud_start + probe(shots / "loud.mp4").duration
+    stem, rate = wav_samples(build / "native.native.wav")
+    assert rms_db(stem, rate, loud_start + 0.75, loud_end - 0.25) > -45
+    assert rms_db(stem, rate, 0.0, loud_start - 0.05) < -80
+    assert rms_db(stem, rate, loud_end + 0.05, probe(build / "native.mp4").duration) < -80
+    audio, arate = film_audio(build / "native.mp4")
+    assert rms_db(audio, arate, loud_start + 0.75, loud_end - 0.25) > -40
+    assert rms_db(audio, arate, 0.0, loud_start - 0.1) < -60
