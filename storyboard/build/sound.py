@@ -270,32 +270,13 @@ def burned_picture_kept(plan: Plan, cache: Cache, film_key: str) -> bool:
 
 def _keep_clean_picture(cache: Cache, film: Path, film_key: str) -> Path:
     """Copy the freshly stitched ``film`` to its kept place (older kept pictures go); return the place."""
-    import shutil
-
     kept = clean_picture(cache, film_key)
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    for old in kept.parent.glob("picture-*.mp4"):
-        if old != kept:
-            old.unlink(missing_ok=True)
-    tmp = kept.with_name(f".{kept.name}.{os.getpid()}.tmp")
-    try:
-        shutil.copyfile(film, tmp)
-        os.replace(tmp, kept)
-    finally:
-        tmp.unlink(missing_ok=True)
+    if kept.parent.is_dir():
+        for old in kept.parent.glob("picture-*.mp4"):
+            if old != kept:
+                old.unlink(missing_ok=True)
+    place_file(film, kept)
     return kept
-
-
-def _restore_clean_picture(film: Path, kept: Path) -> None:
-    """Put the kept clean picture back as the film (its burned-in subtitles are outdated)."""
-    import shutil
-
-    tmp = film.with_name(f".{film.name}.{os.getpid()}.clean.tmp.mp4")
-    try:
-        shutil.copyfile(kept, tmp)
-        os.replace(tmp, film)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path, *, fresh: bool = True) -> SoundOutcome:
@@ -316,8 +297,8 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path, *, fresh
         return SoundOutcome("")
     placed, missing = place(plan, cache, lay)
     if missing:
-        if source != film:
-            _restore_clean_picture(film, source)
+        if source != film:  # the burned-in subtitles are outdated: the clean picture goes back
+            place_file(source, film)
         _strip_sound(film)
         _restamp_picture(build_dir, film)
         (build_dir / ".sound.json").unlink(missing_ok=True)
