@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
@@ -142,6 +141,8 @@ def cover(img: Image.Image, size: tuple[int, int], centering: tuple[float, float
 
 def gradient(size: tuple[int, int], shot_id: str, number: int) -> Image.Image:
     """A calm two-colour gradient with soft light blobs and a faint shot number, seeded by the id."""
+    import numpy as np  # here, not at import: a build whose shots are all cached never draws one (0.15 s)
+
     seed = seed_bytes(shot_id)
     w, h = size
     lw, lh = max(2, w // 8), max(2, h // 8)
