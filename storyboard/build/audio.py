@@ -21,6 +21,7 @@ from typing import Any
 from storyboard.backends.base import AudioJob, Backend
 from storyboard.build.cache import Cache, place_file
 from storyboard.build.executor import Event, EventSink
+from storyboard.build.interrupt import Interrupt, results_in_order
 from storyboard.build.outputs import Activity, ShotStatus
 from storyboard.errors import BackendError, MediaError, StoryboardError, UsageError, redact
 from storyboard.media.mix import decode_to_wav, sound_span, wav_duration
@@ -138,6 +139,7 @@ class SoundRunner:
     on_event: EventSink = lambda e: None
     cancel: threading.Event = field(default_factory=threading.Event)
     results: dict[str, SoundResult] = field(default_factory=dict)
+    interrupt: Interrupt | None = None  # Ctrl-C as a flag (build/interrupt.py), checked between results
 
     def __post_init__(self) -> None:
         self.store = SoundStore(self.cache)
@@ -161,7 +163,7 @@ class SoundRunner:
             return self.results
         pool = ThreadPoolExecutor(max_workers=max(1, self.jobs), thread_name_prefix="sound")
         try:
-            for result in pool.map(self._one, todo):
+            for result in results_in_order(pool, self._one, todo, self.interrupt):
                 self.results[result.id] = result
         except BaseException:  # Ctrl-C: running sounds stop waiting; what finished is kept
             self.cancel.set()

@@ -22,6 +22,7 @@ from typing import Any
 from storyboard.backends.base import Backend, ImageJob
 from storyboard.build.cache import Cache, place_file
 from storyboard.build.executor import Event, EventSink
+from storyboard.build.interrupt import Interrupt, results_in_order
 from storyboard.build.outputs import Activity, ShotStatus
 from storyboard.errors import BackendError, MediaError, StoryboardError, UsageError, redact
 from storyboard.media.verify import image_size
@@ -186,6 +187,7 @@ class ImageRunner:
     on_event: EventSink = lambda e: None
     cancel: threading.Event = field(default_factory=threading.Event)
     results: dict[str, ImageResult] = field(default_factory=dict)
+    interrupt: Interrupt | None = None  # Ctrl-C as a flag (build/interrupt.py), checked between results
 
     def __post_init__(self) -> None:
         self.store = ImageStore(self.cache)
@@ -208,7 +210,7 @@ class ImageRunner:
         pool = ThreadPoolExecutor(max_workers=max(1, self.jobs), thread_name_prefix="image")
         try:
             for wave in waves:
-                for result in pool.map(self._one, wave):
+                for result in results_in_order(pool, self._one, wave, self.interrupt):
                     self.results[result.id] = result
         except BaseException:  # Ctrl-C: running images stop waiting; what finished is kept
             self.cancel.set()

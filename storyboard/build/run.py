@@ -26,6 +26,7 @@ from storyboard.build.audio import SoundResult, SoundRunner
 from storyboard.build.cache import Cache, hold_lock, place_file, release_lock, remove_tree
 from storyboard.build.executor import Event, EventSink, ExecuteOptions, Executor, ShotResult
 from storyboard.build.fit import measured_fit_warnings
+from storyboard.build.interrupt import deferred_interrupt
 from storyboard.build.outputs import ShotStatus
 from storyboard.build.setup import check_folder, check_outputs, refuse_file_on_path, sweep_build_folder
 from storyboard.build.takes import plan_takes
@@ -155,11 +156,14 @@ def run_build(plan: Plan, options: BuildOptions, on_event: EventSink, backend: B
         made_here = [s for s in executor.selected() if s.card is None]  # cards are drawn here, not by the backend
         backend.prepare(takes.plan, made_here, cache.state_dir)
         try:
-            images.run(image_todo)  # generated assets first: the shots that use them need their files
-            executor.generated = generated_files(plan, cache)
-            sounds.run()  # first: speech is cheap next to video, and its real length is known before the shots
-            fit_warnings = measured_fit_warnings(plan, cache)  # the real speech against each shot's length
-            executor.run()
+            with deferred_interrupt(executor.cancel) as interrupt:  # Ctrl-C raised only where no lock is held
+                images.interrupt = sounds.interrupt = executor.interrupt = interrupt
+                images.run(image_todo)  # generated assets first: the shots that use them need their files
+                executor.generated = generated_files(plan, cache)
+                sounds.run()  # first: speech is cheap next to video, and its real length is known before the shots
+                fit_warnings = measured_fit_warnings(plan, cache)  # the real speech against each shot's length
+                executor.run()
+                interrupt.check()  # pressed as the last shot finished
         finally:  # interrupted or not, what finished is recorded
             results = [executor.results[s.id] for s in takes.plan.shots if s.id in executor.results]
             sound_results = [sound_result(sounds.results[a.id]) for a in plan.audio if a.id in sounds.results]
