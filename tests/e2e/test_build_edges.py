@@ -86,8 +86,9 @@ def test_interrupted_build_keeps_the_results_of_finished_shots(project, tmp_path
     log = tmp_path / "renders.log"
     env = {"STORYBOARD_TEST_SLEEP": "60", "STORYBOARD_TEST_FAST": "one", "STORYBOARD_TEST_LOG": str(log)}
     proc = start_cli(
-        "build", str(sb), "-j", "1", "-b", "support.backends:SlowBackend", env=env, capture=True, new_session=False
-    )
+        "build", str(sb), "-j", "1", "-b", "support.backends:SlowBackend", env=env, capture=True, new_session=False,
+        ctrl_c=True,
+    )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not log.exists() or len(log.read_text().split()) < 2):
         time.sleep(0.05)

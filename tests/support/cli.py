@@ -54,20 +54,31 @@ def run_cli(
     )
 
 
+_CTRL_C_BOOT = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'storyboard'; runpy.run_module('storyboard', run_name='__main__', alter_sys=True)"
+)
+
+
 def start_cli(
     *args: str,
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     capture: bool = False,
     new_session: bool = True,
+    ctrl_c: bool = False,
 ) -> subprocess.Popen[str]:
     """``storyboard ARGS`` started and left running; its output is captured (text) or discarded.
 
     ``new_session``: in its own process group, so a test can kill it and every child it started.
+    ``ctrl_c``: with Python's own SIGINT handler, as in a terminal, even when the suite itself was
+    started with SIGINT ignored (a background job of a non-interactive shell; the CLI would inherit
+    that and ignore a test's Ctrl-C).
     """
     output = subprocess.PIPE if capture else subprocess.DEVNULL
+    launch = ["-m", "storyboard"] if not ctrl_c else ["-c", _CTRL_C_BOOT]
     return subprocess.Popen(
-        [sys.executable, "-m", "storyboard", *args],
+        [sys.executable, *launch, *args],
         cwd=cwd,
         env=cli_env(env),
         stdout=output,

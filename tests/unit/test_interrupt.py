@@ -6,11 +6,23 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from storyboard.build.interrupt import deferred_interrupt, results_in_order
+
+
+@pytest.fixture(autouse=True)
+def default_sigint() -> Iterator[None]:
+    """Python's own Ctrl-C handler for each test, whatever the suite was started with (a background
+    job of a non-interactive shell starts with SIGINT ignored, and xdist's workers inherit that)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _sigint() -> None:
