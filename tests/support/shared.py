@@ -1,8 +1,8 @@
 """Artefacts made once per test run and shared by every xdist worker, each test reading a copy.
 
 A build of an example costs seconds of rendering and encoding; copying its folder costs
-milliseconds. :func:`made_once` makes a named artefact once per run — under ``pytest -n 2`` the
-first worker to ask makes it while the other waits on a file lock, then both read the same
+milliseconds. :func:`made_once` makes a named artefact once per run — under ``pytest -n 3`` the
+first worker to ask makes it while the others wait on a file lock, then all read the same
 folder — and :func:`copy_of` gives a test its own copy to read or change. Tests that check what
 a first build does (statuses, messages, what is generated) still build for themselves.
 """
