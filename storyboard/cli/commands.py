@@ -19,8 +19,10 @@ from storyboard.cli.options import (
     ExcludeOpt,
     FileArg,
     JsonOpt,
+    MaxCostOpt,
     OutsideOpt,
     PricesOpt,
+    QuietOpt,
     SelectOpt,
     TakesOpt,
     handle_errors,
@@ -128,11 +130,9 @@ def build(
         Path | None, typer.Option("--out", "-o", help="Build folder. (default: build/ beside the storyboard)")
     ] = None,
     cache_dir: CacheOpt = None,
-    max_cost: Annotated[
-        float | None, typer.Option("--max-cost", help="Refuse to start if the estimate (USD) is higher.")
-    ] = None,
+    max_cost: MaxCostOpt = None,
     prices: PricesOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    quiet: QuietOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Print more detail.")] = False,
     allow_outside_assets: OutsideOpt = False,
 ) -> None:

@@ -108,6 +108,10 @@ PricesOpt = Annotated[
         "--prices", help="YAML/JSON of model → USD per second, overriding built-in prices. (env: STORYBOARD_PRICES)"
     ),
 ]
+MaxCostOpt = Annotated[
+    float | None, typer.Option("--max-cost", help="Refuse to start if the estimate (USD) is higher.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
 TakesOpt = Annotated[
     int | None,
     typer.Option(

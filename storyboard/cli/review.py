@@ -11,7 +11,16 @@ from typing import Annotated
 import typer
 
 from storyboard.cli.context import RunContext
-from storyboard.cli.options import BackendOpt, CacheOpt, FileArg, OutsideOpt, PricesOpt, handle_errors
+from storyboard.cli.options import (
+    BackendOpt,
+    CacheOpt,
+    FileArg,
+    MaxCostOpt,
+    OutsideOpt,
+    PricesOpt,
+    QuietOpt,
+    handle_errors,
+)
 from storyboard.errors import UsageError
 
 ShotArg = Annotated[str, typer.Argument(help="The shot's id.", show_default=False)]
@@ -78,11 +87,9 @@ def reroll(
     backend: BackendOpt = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", min=1, max=64, help="Takes generated at once.")] = None,
     cache_dir: CacheOpt = None,
-    max_cost: Annotated[
-        float | None, typer.Option("--max-cost", help="Refuse to start if the estimate (USD) is higher.")
-    ] = None,
+    max_cost: MaxCostOpt = None,
     prices: PricesOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    quiet: QuietOpt = False,
     allow_outside_assets: OutsideOpt = False,
 ) -> None:
     """Generate one more take of each shot given; every earlier take is kept.
