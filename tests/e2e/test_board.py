@@ -18,12 +18,12 @@ from PIL import Image
 
 from storyboard.compiler.compile import compile_file
 from storyboard.views.board import THUMB_SIDE, board_command
+from support.browser import CHROMIUM
 from support.cli import EXAMPLES, REPO
 from support.shared import copy_of
 
 SHOTS = ["title", "arrival", "orbit", "memory", "keepsake"]
 TAG = re.compile(r"@(Element|Image)\d+")
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "artifacts"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 

@@ -9,7 +9,7 @@ import pytest
 from sbtest import draw, write_storyboard
 from storyboard.build.review import read_review, render_review, review_path, update_review
 from storyboard.errors import UsageError
-from support.browser import BROWSER_ARGS, CHROMIUM, artifacts
+from support.browser import artifacts, chromium_tab
 from support.cli import run_cli
 
 STORYBOARD = """\
@@ -62,37 +62,28 @@ def test_static_board_shows_takes_pick_review_and_whole_portraits(project: Path,
     page = project / "build" / "board" / "index.html"
     html = page.read_text("utf-8")
     assert "<script" not in html  # the static board stays script-free
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 1366, "height": 900})
-            errors: list[str] = []
-            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            tab.goto(page.as_uri())
-            card = tab.locator("#shot-one")
-            assert card.locator(".approved").inner_text() == "approved (take 2)"
-            assert "Keep take 2." in card.locator(".note").inner_text()
-            takes = card.locator(".takes figure")
-            assert takes.count() == 2
-            assert "in the film" in card.locator("#shot-one-take2").inner_text()
-            assert "in the film" not in card.locator("#shot-one-take1").inner_text()
-            # both takes are playable: their clips load and have a duration
-            for n in (1, 2):
-                video = card.locator(f"#shot-one-take{n} video")
-                tab.wait_for_function("v => v.readyState >= 1 && v.duration > 2", arg=video.element_handle())
-            assert tab.locator("#shot-two .takes").count() == 0  # a plain one-take shot shows no strip
-            # the portrait reference is shown whole: the picture inside the box keeps its 2:5 shape
-            img = tab.locator("#shot-one .refs figure img").first
-            box = img.evaluate(
-                """i => { const s = getComputedStyle(i); const r = i.getBoundingClientRect();
-                       return {fit: s.objectFit, w: r.width, h: r.height, nw: i.naturalWidth, nh: i.naturalHeight}; }"""
-            )
-            assert box["fit"] == "contain", box
-            assert box["nh"] / box["nw"] == pytest.approx(800 / 320, rel=0.02)
-            tab.screenshot(path=str(artifacts(tmp_path) / "static-board-takes.png"), full_page=True)
-            assert errors == []
-        finally:
-            browser.close()
+    with chromium_tab() as (tab, errors):
+        tab.goto(page.as_uri())
+        card = tab.locator("#shot-one")
+        assert card.locator(".approved").inner_text() == "approved (take 2)"
+        assert "Keep take 2." in card.locator(".note").inner_text()
+        takes = card.locator(".takes figure")
+        assert takes.count() == 2
+        assert "in the film" in card.locator("#shot-one-take2").inner_text()
+        assert "in the film" not in card.locator("#shot-one-take1").inner_text()
+        # both takes are playable: their clips load and have a duration
+        for n in (1, 2):
+            video = card.locator(f"#shot-one-take{n} video")
+            tab.wait_for_function("v => v.readyState >= 1 && v.duration > 2", arg=video.element_handle())
+        assert tab.locator("#shot-two .takes").count() == 0  # a plain one-take shot shows no strip
+        # the portrait reference is shown whole: the picture inside the box keeps its 2:5 shape
+        img = tab.locator("#shot-one .refs figure img").first
+        box = img.evaluate(
+            """i => { const s = getComputedStyle(i); const r = i.getBoundingClientRect();
+                   return {fit: s.objectFit, w: r.width, h: r.height, nw: i.naturalWidth, nh: i.naturalHeight}; }"""
+        )
+        assert box["fit"] == "contain", box
+        assert box["nh"] / box["nw"] == pytest.approx(800 / 320, rel=0.02)
+        tab.screenshot(path=str(artifacts(tmp_path) / "static-board-takes.png"), full_page=True)
+        assert errors == []
     assert read_review(review_path(sb))["one"].note == "Keep take 2."

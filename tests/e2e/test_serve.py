@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from sbtest import write_storyboard
-from support.browser import BROWSER_ARGS, CHROMIUM, artifacts
+from support.browser import artifacts, chromium_tab
 from support.cli import cli_env, run_cli
 
 STORYBOARD = """\
@@ -129,86 +129,75 @@ def _wait_file(predicate, what: str) -> float:  # type: ignore[no-untyped-def]
 
 
 def test_live_board_in_chromium(served: tuple[Path, Server], tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     sb, server = served
     root = sb.parent
     shots_dir = artifacts(tmp_path)
     film = root / "build" / "film.mp4"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 1366, "height": 900})
-            errors: list[str] = []
-            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            tab.on("pageerror", lambda e: errors.append(str(e)))
-            tab.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
-            tab.goto(server.url or "")
-            assert tab.locator("h1").inner_text() == "Live"
-            assert tab.locator("#shot-one .takes figure").count() == 2
-            tab.evaluate(
-                """() => { window.__seen = []; const es = new EventSource('/events');
-                   for (const k of ['shot', 'progress', 'build']) es.addEventListener(k, e => __seen.push([k, JSON.parse(e.data)])); }"""
-            )
-            tab.screenshot(path=str(shots_dir / "serve-1-loaded.png"), full_page=True)
+    with chromium_tab() as (tab, errors):
+        tab.on("pageerror", lambda e: errors.append(str(e)))
+        tab.on("response", lambda r: errors.append(f"HTTP {r.status} {r.url}") if r.status >= 400 else None)
+        tab.goto(server.url or "")
+        assert tab.locator("h1").inner_text() == "Live"
+        assert tab.locator("#shot-one .takes figure").count() == 2
+        tab.evaluate(
+            """() => { window.__seen = []; const es = new EventSource('/events');
+               for (const k of ['shot', 'progress', 'build']) es.addEventListener(k, e => __seen.push([k, JSON.parse(e.data)])); }"""
+        )
+        tab.screenshot(path=str(shots_dir / "serve-1-loaded.png"), full_page=True)
 
-            # a save on disk reaches the page
-            t0 = time.monotonic()
-            sb.write_text(sb.read_text("utf-8").replace("title: Live", "title: Live again"), "utf-8")
-            tab.wait_for_function("document.querySelector('h1').textContent === 'Live again'", timeout=WAIT * 1000)
-            print(f"save → page: {time.monotonic() - t0:.2f} s")
+        # a save on disk reaches the page
+        t0 = time.monotonic()
+        sb.write_text(sb.read_text("utf-8").replace("title: Live", "title: Live again"), "utf-8")
+        tab.wait_for_function("document.querySelector('h1').textContent === 'Live again'", timeout=WAIT * 1000)
+        print(f"save → page: {time.monotonic() - t0:.2f} s")
 
-            # a deliberate error appears with its line, in the CLI's words, and goes when fixed
-            good = sb.read_text("utf-8")
-            t0 = time.monotonic()
-            sb.write_text(
-                good.replace("    prompt: A blue sky", "    duration: eleven\n    prompt: A blue sky"), "utf-8"
-            )
-            tab.wait_for_function("document.querySelectorAll('#problems .problem').length > 0", timeout=WAIT * 1000)
-            print(f"error → page: {time.monotonic() - t0:.2f} s")
-            cli = run_cli("validate", str(sb.name), cwd=root)
-            expected = [line for line in cli.stderr.splitlines() if line.startswith("error:")]
-            assert expected and ":18:" in expected[0], cli.stderr
-            assert tab.locator("#problems .problem").all_inner_texts() == expected
-            assert tab.locator("h1").inner_text() == "Live again"  # the last good board stays below
-            tab.screenshot(path=str(shots_dir / "serve-2-error.png"), full_page=True)
-            sb.write_text(good, "utf-8")
-            tab.wait_for_function("document.querySelectorAll('#problems .problem').length === 0", timeout=WAIT * 1000)
+        # a deliberate error appears with its line, in the CLI's words, and goes when fixed
+        good = sb.read_text("utf-8")
+        t0 = time.monotonic()
+        sb.write_text(good.replace("    prompt: A blue sky", "    duration: eleven\n    prompt: A blue sky"), "utf-8")
+        tab.wait_for_function("document.querySelectorAll('#problems .problem').length > 0", timeout=WAIT * 1000)
+        print(f"error → page: {time.monotonic() - t0:.2f} s")
+        cli = run_cli("validate", str(sb.name), cwd=root)
+        expected = [line for line in cli.stderr.splitlines() if line.startswith("error:")]
+        assert expected and ":18:" in expected[0], cli.stderr
+        assert tab.locator("#problems .problem").all_inner_texts() == expected
+        assert tab.locator("h1").inner_text() == "Live again"  # the last good board stays below
+        tab.screenshot(path=str(shots_dir / "serve-2-error.png"), full_page=True)
+        sb.write_text(good, "utf-8")
+        tab.wait_for_function("document.querySelectorAll('#problems .problem').length === 0", timeout=WAIT * 1000)
 
-            # picking take 2 in the page writes one line of the YAML, and the film follows
-            before_film = _sha(film)
-            before_text = sb.read_text("utf-8")
-            tab.locator('button.pick[data-shot="one"][data-take="2"]').click()
-            _wait_file(lambda: "pick: 2" in sb.read_text("utf-8"), "the pick in the YAML")
-            assert sb.read_text("utf-8") == before_text.replace("    takes: 2\n", "    takes: 2\n    pick: 2\n")
-            took = _wait_file(lambda: _sha(film) not in (None, before_film), "the film stitched with take 2")
-            print(f"pick → new film: {took:.2f} s")
-            tab.wait_for_function(
-                "(document.querySelector('#shot-one-take2') || {textContent: ''}).textContent.includes('in the film')",
-                timeout=WAIT * 1000,
-            )
-            tab.wait_for_function(
-                "window.__seen.some(([k, d]) => k === 'build' && d.state === 'done')", timeout=WAIT * 1000
-            )
-            seen = tab.evaluate("window.__seen")
-            assert any(k == "shot" and d["id"] == "two" and d["state"] == "generated" for k, d in seen), seen
-            assert any(k == "progress" and d["total"] >= 1 for k, d in seen), seen
-            assert any(k == "build" and d["state"] == "done" for k, d in seen), seen
+        # picking take 2 in the page writes one line of the YAML, and the film follows
+        before_film = _sha(film)
+        before_text = sb.read_text("utf-8")
+        tab.locator('button.pick[data-shot="one"][data-take="2"]').click()
+        _wait_file(lambda: "pick: 2" in sb.read_text("utf-8"), "the pick in the YAML")
+        assert sb.read_text("utf-8") == before_text.replace("    takes: 2\n", "    takes: 2\n    pick: 2\n")
+        took = _wait_file(lambda: _sha(film) not in (None, before_film), "the film stitched with take 2")
+        print(f"pick → new film: {took:.2f} s")
+        tab.wait_for_function(
+            "(document.querySelector('#shot-one-take2') || {textContent: ''}).textContent.includes('in the film')",
+            timeout=WAIT * 1000,
+        )
+        tab.wait_for_function(
+            "window.__seen.some(([k, d]) => k === 'build' && d.state === 'done')", timeout=WAIT * 1000
+        )
+        seen = tab.evaluate("window.__seen")
+        assert any(k == "shot" and d["id"] == "two" and d["state"] == "generated" for k, d in seen), seen
+        assert any(k == "progress" and d["total"] >= 1 for k, d in seen), seen
+        assert any(k == "build" and d["state"] == "done" for k, d in seen), seen
 
-            # approve and annotate: the review file beside the storyboard
-            tab.locator('form.review[data-shot="one"] .approve').check()
-            _wait_file(lambda: (root / "storyboard.review.yaml").is_file(), "the review file")
-            tab.locator('form.review[data-shot="one"] .note-text').fill("Take 2: the light is right.")
-            tab.locator('form.review[data-shot="one"] .save-note').click()
-            _wait_file(lambda: "the light is right" in (root / "storyboard.review.yaml").read_text("utf-8"), "the note")
-            tab.wait_for_function(
-                "(document.querySelector('#shot-one .approved') || {textContent: ''}).textContent === 'approved (take 2)'",
-                timeout=WAIT * 1000,
-            )
-            tab.screenshot(path=str(shots_dir / "serve-3-picked.png"), full_page=True)
-            assert errors == [], errors
-        finally:
-            browser.close()
+        # approve and annotate: the review file beside the storyboard
+        tab.locator('form.review[data-shot="one"] .approve').check()
+        _wait_file(lambda: (root / "storyboard.review.yaml").is_file(), "the review file")
+        tab.locator('form.review[data-shot="one"] .note-text').fill("Take 2: the light is right.")
+        tab.locator('form.review[data-shot="one"] .save-note').click()
+        _wait_file(lambda: "the light is right" in (root / "storyboard.review.yaml").read_text("utf-8"), "the note")
+        tab.wait_for_function(
+            "(document.querySelector('#shot-one .approved') || {textContent: ''}).textContent === 'approved (take 2)'",
+            timeout=WAIT * 1000,
+        )
+        tab.screenshot(path=str(shots_dir / "serve-3-picked.png"), full_page=True)
+        assert errors == [], errors
     review = (root / "storyboard.review.yaml").read_text("utf-8")
     assert "approved: true" in review and "take: 2" in review
     assert server.stop() == 0, "".join(server.lines)

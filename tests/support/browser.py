@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = [
@@ -33,3 +36,20 @@ def artifacts(tmp_path: Path) -> Path:
         base = tmp_path
     base.mkdir(parents=True, exist_ok=True)
     return base
+
+
+@contextmanager
+def chromium_tab(width: int = 1366, height: int = 900) -> Iterator[tuple[Any, list[str]]]:
+    """A tab of Debian's Chromium through Playwright, and the list its console errors are appended to;
+    the browser is closed after the block."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": width, "height": height})
+            errors: list[str] = []
+            tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            yield tab, errors
+        finally:
+            browser.close()
