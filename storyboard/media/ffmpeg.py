@@ -21,16 +21,22 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_ffmpeg(args: list[str], *, timeout: float = 600.0, what: str = "ffmpeg") -> None:
-    """Run ffmpeg with ``args`` (without the binary), quietly; raise MediaError with its stderr tail."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+def run_ffmpeg(args: list[str], *, timeout: float = 600.0, what: str = "ffmpeg", loglevel: str = "error") -> str:
+    """Run ffmpeg with ``args`` (without the binary), quietly; raise MediaError with its stderr tail.
+
+    Returns its log (stderr): empty at the default ``loglevel`` unless it warned; ``"info"`` for
+    what filters such as ``ebur128`` print when they close.
+    """
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", loglevel, "-y", *args]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         raise MediaError(f"{what}: ffmpeg did not finish within {timeout:.0f} s") from exc
+    log = proc.stderr.decode("utf-8", "replace")
     if proc.returncode != 0:
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-8:]
+        tail = log.strip().splitlines()[-8:]
         raise MediaError(f"{what}: ffmpeg failed (exit {proc.returncode}): " + " | ".join(tail))
+    return log
 
 
 HOUSE_CRF = 18

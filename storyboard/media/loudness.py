@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storyboard.errors import MediaError
-from storyboard.media.ffmpeg import ffmpeg_exe
+from storyboard.media.ffmpeg import ffmpeg_exe, run_ffmpeg
 
 
 def measure_loudness(path: Path) -> tuple[float, float]:
@@ -44,18 +44,16 @@ def run_measured(args: list[str], what: str, names: Sequence[str] = ()) -> list[
     ``names``: the filters' instance names (``ebur128@name``), in the order wanted; without, the
     graph's one unnamed ``ebur128``.
     """
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-y", *args],
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
-    found: list[float | None] = []
-    if proc.returncode == 0:
-        for name in names or [""]:
-            mark = proc.stderr.rfind(f"[ebur128@{name} @" if name else "Summary:")
-            end = proc.stderr.find("\n[", mark + 1)  # the summary ends where the next filter's log begins
-            found.append(_summary(proc.stderr[mark : end if end >= 0 else None])[0] if mark >= 0 else None)
-    if not found or any(x is None for x in found):
-        tail = proc.stderr.strip().splitlines()[-8:]
-        raise MediaError(f"{what}: ffmpeg failed (exit {proc.returncode}): " + " | ".join(tail))
-    return [x for x in found if x is not None]
+    log = run_ffmpeg(args, what=what, loglevel="info")
+    found: list[float] = []
+    for name in names or [""]:
+        mark = log.rfind(f"[ebur128@{name} @" if name else "Summary:")
+        end = log.find("\n[", mark + 1)  # the summary ends where the next filter's log begins
+        loudness = _summary(log[mark : end if end >= 0 else None])[0] if mark >= 0 else None
+        if loudness is None:
+            raise MediaError(f"{what}: ffmpeg printed no loudness summary{f' for {name}' if name else ''}")
+        found.append(loudness)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
