@@ -8,23 +8,22 @@ applied once where the film's sound is encoded (:func:`storyboard.media.mix.mux`
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from storyboard.errors import MediaError
-from storyboard.media.ffmpeg import ffmpeg_exe, run_ffmpeg
+from storyboard.media.ffmpeg import run_ffmpeg
 
 
 def measure_loudness(path: Path) -> tuple[float, float]:
     """(integrated loudness LUFS, true peak dBTP) of a file's first audio stream, by ffmpeg's ebur128."""
-    proc = subprocess.run(
-        [ffmpeg_exe(), "-hide_banner", "-nostats", "-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true",
-         "-f", "null", "-"],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    loudness, peak = _summary(proc.stderr) if proc.returncode == 0 else (None, None)
+    try:
+        log = run_ffmpeg(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"],
+                         what="measuring loudness", loglevel="info")  # fmt: skip
+    except MediaError:
+        log = ""
+    loudness, peak = _summary(log)
     if loudness is None or peak is None:
         raise MediaError(f"could not measure the loudness of {path.name}")
     return loudness, peak
