@@ -286,15 +286,16 @@ def finish_sound(plan: Plan, build_dir: Path, cache: Cache, film: Path, *, fresh
     burned in, a remix starts from the clean picture kept beside the cache
     (:func:`burned_picture_kept`), never from the burned one.
     """
-    picture_key = _picture_key(build_dir)
-    burned_on_disk = not fresh and picture_burned(build_dir) and picture_key is not None
-    source = clean_picture(cache, picture_key) if burned_on_disk and picture_key else film
     if not plan.audio and not may_have_native_audio(plan):
         return SoundOutcome("")
     lay = film_layout(plan, cache)
     native = native_audio(plan, cache, lay, build_dir) if may_have_native_audio(plan) else []
     if not plan.audio and not native:
         return SoundOutcome("")
+    picture_key = _picture_key(build_dir)
+    source = film  # the picture the sound is mixed onto
+    if not fresh and picture_key is not None and picture_burned(build_dir):
+        source = clean_picture(cache, picture_key)
     placed, missing = place(plan, cache, lay)
     if missing:
         if source != film:  # the burned-in subtitles are outdated: the clean picture goes back
