@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storyboard.compiler.assets import AssetStore, frame_ref
+from storyboard.compiler.assemble import assemble_plan
+from storyboard.compiler.assets import AssetStore
 from storyboard.compiler.audio import AudioCompiler, ShotTiming
 from storyboard.compiler.capabilities import models_with
 from storyboard.compiler.cards import CARD_MODEL, CardCompiler
@@ -20,31 +21,23 @@ from storyboard.compiler.fit import shortest_fitting
 from storyboard.compiler.load import Document, load_document
 from storyboard.compiler.models import ModelInfo, Registry, packaged_registry, registry_for
 from storyboard.compiler.render import PromptError, Renderer
-from storyboard.compiler.resolve import Asset, Resolved, Resolver
-from storyboard.compiler.shot_rules import DEFAULT_DURATION, DEFAULT_EDIT_MODEL, ModelRules, _Draft
+from storyboard.compiler.resolve import Resolved, Resolver
+from storyboard.compiler.shot_rules import DEFAULT_DURATION, DEFAULT_EDIT_MODEL, Draft
+from storyboard.compiler.shot_sources import ShotSources
 from storyboard.compiler.spec import MULTI_PROMPT, RESERVED_VARS, Shot, Storyboard, TransitionField
 from storyboard.compiler.tags import Mapped, TagMapper
 from storyboard.compiler.validate import validate_storyboard
 from storyboard.errors import InputError, Problem, relpath
 from storyboard.graph import continuity_cycle, format_cycle, topological_shots
 from storyboard.plan import (
-    AssetRef,
-    AudioPlan,
-    FilmPlan,
     ImagePlan,
     Plan,
     PromptPart,
-    ShotPlan,
-    SourceLocation,
     Transition,
-    build_request,
     gc_paused,
-    shot_key,
-    take_key,
 )
-from storyboard.util import closest, did_you_mean
+from storyboard.util import did_you_mean
 
-_START_HINT = "`start` takes an image name or `<shot id>.last_frame`"
 DEFAULT_ASPECT = "16:9"
 PART_BREAK = "\n\x00part\x00\n"  # joins multi_prompt parts for one mapping (shared tag numbers)
 
@@ -145,11 +138,6 @@ def _registry(doc: Document, sb: Storyboard, root: Path, options: CompileOptions
         return packaged_registry()
 
 
-def _a(noun: str) -> str:
-    """``an image``, ``a style``."""
-    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
-
-
 def _transition(value: TransitionField | None) -> Transition | None:
     if value is None:
         return None
@@ -158,7 +146,7 @@ def _transition(value: TransitionField | None) -> Transition | None:
     return Transition(value.type, 0.0 if value.type == "cut" else float(value.duration))
 
 
-class _ShotCompiler(ModelRules):
+class _ShotCompiler(ShotSources):
     def __init__(
         self,
         doc: Document,
@@ -255,9 +243,12 @@ class _ShotCompiler(ModelRules):
             raise InputError(self.problems)
         for f in frame_warnings(self._film_shots(drafts), self.film_aspect):
             self.warnings.append(self.doc.problem(f.where, f.message, f.hint))
-        return self._plan(drafts, order, audio)
+        return assemble_plan(
+            drafts, order, doc=self.doc, storyboard=self.sb, root=self.root, film_transition=self.film_transition,
+            film_aspect=self.film_aspect, audio=audio, images=self.images,
+        )  # fmt: skip
 
-    def _timing(self, d: _Draft) -> ShotTiming:
+    def _timing(self, d: Draft) -> ShotTiming:
         """What the sound compiler needs of a shot: its length, its transition, its prompt's variables."""
         fields = {"id": d.shot.id, "duration": d.duration, "aspect_ratio": d.aspect, "style": d.style,
                   "start": d.shot.start}  # fmt: skip
@@ -272,95 +263,11 @@ class _ShotCompiler(ModelRules):
         needed = self.audio.estimate(shot, {**self.base_context, **fields, "shot": fields})
         return shortest_fitting(durations, needed) or longest  # too long for any: the fit warning says so
 
-    def _film_shots(self, drafts: list[_Draft]) -> list[FilmShot]:
+    def _film_shots(self, drafts: list[Draft]) -> list[FilmShot]:
         return [
             FilmShot(d.shot.id, d.index, d.duration, d.aspect, d.shot.aspect_ratio is not None, d.transition)
             for d in drafts
         ]
-
-    def _plan(self, drafts: list[_Draft], order: list[str], audio: tuple[AudioPlan, ...] = ()) -> Plan:
-        by_id = {d.shot.id: d for d in drafts}
-        keys: dict[str, str] = {}
-        bases: dict[str, str] = {}
-        for sid in order:
-            d = by_id[sid]
-            ups = {u: keys[u] for u in d.depends}  # the picked take of each upstream shot: continuity follows picks
-            if d.card is not None:  # a card has one take (made locally, the same every time): no takes or pick
-                bases[sid] = keys[sid] = shot_key(
-                    d.model.endpoint, d.card.request(d.duration, lambda a: a.canonical({})), {}
-                )
-                continue
-            canonical = build_request(
-                d.model.shape,
-                prompt=d.mapped_prompt,
-                multi_prompt=d.parts,
-                image_urls=d.images,
-                elements=d.elements,
-                duration=d.duration,
-                aspect_ratio=d.aspect,
-                start=d.start,
-                end=d.end,
-                audio=d.audio,
-                video=d.video,
-                url_of=lambda a, ups=ups: a.canonical(ups),  # type: ignore[misc]
-            )
-            bases[sid] = shot_key(d.model.endpoint, canonical, ups)
-            keys[sid] = take_key(bases[sid], d.shot.pick or 1)
-        lines = self.doc.item_lines(("shots",))
-        shots = tuple(
-            ShotPlan(
-                id=d.shot.id,
-                index=d.index,
-                model=d.model.name,
-                endpoint=d.model.endpoint,
-                prompt=d.mapped_prompt,
-                image_urls=d.images,
-                elements=d.elements,
-                duration=d.duration,
-                aspect_ratio=d.aspect,
-                depends_on=d.depends,
-                key=keys[d.shot.id],
-                start=d.start,
-                style=d.style,
-                transition=d.transition,
-                mentions=d.mentions,
-                source_prompt=d.rendered,
-                notes=d.shot.notes,
-                location=SourceLocation(self.doc.display, *lines[d.index]) if d.index < len(lines) else None,
-                shape=d.model.shape,
-                end=d.end,
-                audio=d.audio,
-                multi_prompt=d.parts,
-                video=d.video,
-                price_per_second=d.model.price(d.audio),
-                price_source=d.model.price_source,
-                model_label=d.model.title,
-                image_limits=d.model.images,
-                card=d.card,
-                takes=1 if d.card is not None else d.shot.takes or self.defaults.takes or 1,
-                take=d.shot.pick or 1,
-                picked=d.shot.pick is not None,
-                base_key="" if (d.shot.pick or 1) == 1 else bases[d.shot.id],
-            )
-            for d in drafts
-        )
-        return Plan(
-            title=self.sb.title,
-            source=self.doc.path.absolute(),
-            root=self.root,
-            shots=shots,
-            film=FilmPlan(
-                self.sb.film.output,
-                self.film_transition,
-                loudness=self.sb.film.loudness.target,
-                true_peak=self.sb.film.loudness.true_peak,
-                subtitles=self.sb.film.subtitles is not False,
-                burn_subtitles=not isinstance(self.sb.film.subtitles, bool) and self.sb.film.subtitles.burn_in,
-                aspect_ratio=self.film_aspect,
-            ),
-            audio=audio,
-            images=self.images,
-        )
 
     def _pick_model(self, shot: Shot, where: tuple[str | int, ...]) -> ModelInfo | None:
         """The shot's model: its own, else an edit's default edit model, else the storyboard's."""
@@ -370,7 +277,7 @@ class _ShotCompiler(ModelRules):
             return self.registry.find(DEFAULT_EDIT_MODEL) or self.default_model
         return self.default_model
 
-    def _card_draft(self, i: int, shot: Shot) -> _Draft | None:
+    def _card_draft(self, i: int, shot: Shot) -> Draft | None:
         """A card: made locally, so no model, prompt, references or price."""
         if shot.duration == "auto":
             duration = self._auto_duration(shot, ("shots", i), CARD_MODEL.durations)
@@ -390,10 +297,10 @@ class _ShotCompiler(ModelRules):
         card = self.cards.compile(i, shot, duration, aspect, context)
         if card is None:
             return None
-        return _Draft(shot, i, CARD_MODEL, card.text, (), (), duration, aspect, (), None, None, transition, (),
+        return Draft(shot, i, CARD_MODEL, card.text, (), (), duration, aspect, (), None, None, transition, (),
                       card.text, card=card)  # fmt: skip
 
-    def _draft(self, i: int, shot: Shot) -> _Draft | None:
+    def _draft(self, i: int, shot: Shot) -> Draft | None:
         if shot.card is not None:
             return self._card_draft(i, shot)
         where = ("shots", i)
@@ -500,7 +407,7 @@ class _ShotCompiler(ModelRules):
             images = ()  # the start and end frames travel in fields of their own
         ups = [start_dep, end_dep, edit_dep]
         depends = tuple(dict.fromkeys([u for u in ups if u] + mapped.depends_on))
-        return _Draft(
+        return Draft(
             shot,
             i,
             model,
@@ -520,53 +427,3 @@ class _ShotCompiler(ModelRules):
             parts=parts,
             video=video,
         )
-
-    def _asset(self, name: str, where: tuple[str | int, ...], kind: str) -> Asset | None:
-        asset = self.resolved.visible.get(name)
-        if asset is None:
-            self.problems.append(
-                self.doc.problem(
-                    where,
-                    f"unknown {kind} {name!r}",
-                    did_you_mean(name, [n for n, a in self.resolved.visible.items() if a.kind == kind]),
-                )
-            )
-            return None
-        if asset.kind != kind:
-            self.problems.append(self.doc.problem(where, f"{name!r} is {_a(asset.kind)}, not {_a(kind)}"))
-            return None
-        return asset
-
-    def _start(self, shot: Shot, where: tuple[str | int, ...]) -> tuple[AssetRef | None, str | None]:
-        if shot.start is None:
-            return None, None
-        if shot.start.endswith(".last_frame"):
-            upstream = shot.start[: -len(".last_frame")]
-            if upstream in self.ids:
-                return frame_ref(upstream), upstream
-            if upstream not in self.resolved.scope.imports:
-                close = closest(upstream, list(self.ids))
-                self.problems.append(
-                    self.doc.problem(
-                        where + ("start",),
-                        f"unknown shot {upstream!r} in {shot.start!r}",
-                        f"did you mean '{close}.last_frame'?" if close else _START_HINT,
-                    )
-                )
-                return None, None
-        elif shot.start not in self.resolved.visible:
-            # `start: arrival` for a shot, or a near miss of one: say how to start from its last frame
-            close = shot.start if shot.start in self.ids else closest(shot.start, list(self.ids))
-            images = [n for n, a in self.resolved.visible.items() if a.kind == "image"]
-            if close is not None and (shot.start in self.ids or closest(shot.start, images) is None):
-                self.problems.append(
-                    self.doc.problem(
-                        where + ("start",),
-                        f"unknown image {shot.start!r}"
-                        + (f"; {shot.start!r} is a shot" if shot.start in self.ids else ""),
-                        f"to start from a shot's last frame write '{close}.last_frame'",
-                    )
-                )
-                return None, None
-        asset = self._asset(shot.start, where + ("start",), "image")
-        return (asset.refs[0], None) if asset else (None, None)

@@ -1,4 +1,4 @@
-"""The rules a shot's own model imposes: the fields it takes, its durations, edits and end frames.
+"""The rules a shot's own model imposes: the fields it takes, its durations, the length of what it edits.
 
 A mixin of the compiler's shot pass (:mod:`storyboard.compiler.compile`): problems for fields
 a shot wrote that its model does not take, warnings for what a model drops or adds compared
@@ -14,19 +14,20 @@ from storyboard.compiler.assets import AssetStore
 from storyboard.compiler.capabilities import model_notes, models_with, nearest_aspect, no_aspect_reason
 from storyboard.compiler.load import Document
 from storyboard.compiler.models import ModelInfo, Registry
-from storyboard.compiler.resolve import Asset, Resolved
+from storyboard.compiler.resolve import Resolved
 from storyboard.compiler.spec import Defaults, Shot
 from storyboard.compiler.tags import Mapped
 from storyboard.errors import Problem
 from storyboard.plan import AssetRef, CardPlan, ElementRef, Mention, PromptPart, Transition
-from storyboard.util import did_you_mean
 
 DEFAULT_DURATION = 5
 DEFAULT_EDIT_MODEL = "o1-edit"  # the model of a shot with `edit:` and no model of its own
 
 
 @dataclass
-class _Draft:
+class Draft:
+    """One shot as the compiler has checked it so far: what its request and plan are made from."""
+
     shot: Shot
     index: int
     model: ModelInfo
@@ -60,9 +61,6 @@ class ModelRules:
     defaults: Defaults
     default_model: ModelInfo | None
     ids: dict[str, int]
-
-    def _asset(self, name: str, where: tuple[str | int, ...], kind: str) -> Asset | None:
-        raise NotImplementedError
 
     def _problem(self, where: tuple[str | int, ...], message: str, hint: str | None = None) -> None:
         self.problems.append(self.doc.problem(where, message, hint))
@@ -195,7 +193,7 @@ class ModelRules:
                 + models_with(self.registry, "image_urls"),
             )
 
-    def _follow_upstream(self, drafts: list[_Draft], order: list[str]) -> None:
+    def _follow_upstream(self, drafts: list[Draft], order: list[str]) -> None:
         """What a shot takes from the shots before it: an edit's length and shape, a frame's shape."""
         by_id = {d.shot.id: d for d in drafts}
         for sid in order:
@@ -223,49 +221,3 @@ class ModelRules:
                         f"shot {d.shot.id!r}: {d.model.title} has no aspect ratio: the start image's ({d.aspect}) "
                         f"is used, not the defaults' {self.defaults.aspect_ratio}",
                     )
-
-    def _end(self, shot: Shot, where: tuple[str | int, ...]) -> tuple[AssetRef | None, str | None]:
-        """The end frame: an image, or another shot's first or last frame (and that shot, to depend on)."""
-        if shot.end is None:
-            return None, None
-        for suffix, kind in ((".first_frame", "first_frame"), (".last_frame", "last_frame")):
-            if shot.end.endswith(suffix):
-                upstream = shot.end[: -len(suffix)]
-                if upstream in self.ids:
-                    if upstream == shot.id:
-                        self._problem(
-                            where + ("end",),
-                            f"shot {shot.id!r} cannot end on its own {suffix[1:].replace('_', ' ')}",
-                            "end on an image, or on another shot's frame",
-                        )
-                        return None, None
-                    return AssetRef(kind, upstream, shot.end), upstream  # type: ignore[arg-type]
-                if upstream not in self.resolved.scope.imports:
-                    self._problem(
-                        where + ("end",),
-                        f"unknown shot {upstream!r} in {shot.end!r}",
-                        did_you_mean(upstream, list(self.ids)),
-                    )
-                    return None, None
-        asset = self._asset(shot.end, where + ("end",), "image")
-        return (asset.refs[0], None) if asset else (None, None)
-
-    def _edit(self, shot: Shot, where: tuple[str | int, ...]) -> tuple[AssetRef | None, str | None]:
-        """An edit's source clip (and the shot it comes from)."""
-        if shot.edit is None:
-            return None, None
-        if shot.edit == shot.id:
-            self._problem(
-                where + ("edit",),
-                f"shot {shot.id!r} cannot be an edit of itself",
-                "name the shot whose clip this one changes",
-            )
-            return None, None
-        if shot.edit not in self.ids:
-            self._problem(
-                where + ("edit",),
-                f"unknown shot {shot.edit!r} to edit",
-                did_you_mean(shot.edit, [s for s in self.ids if s != shot.id]) or "name a shot of this storyboard",
-            )
-            return None, None
-        return AssetRef("clip", shot.edit, f"{shot.edit}.clip"), shot.edit
