@@ -17,7 +17,8 @@ import pytest
 from PIL import Image
 
 from storyboard.compiler.compile import compile_file
-from storyboard.views.board import THUMB_SIDE, board_command
+from storyboard.views.board import board_command
+from storyboard.views.board_cards import THUMB_SIDE
 from support.browser import CHROMIUM
 from support.cli import EXAMPLES, REPO
 from support.shared import copy_of
