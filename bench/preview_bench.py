@@ -116,7 +116,8 @@ def moviepy_shot(plan: Plan, work: Path) -> float:
     from moviepy import CompositeVideoClip, ImageClip, vfx
 
     from storyboard.backends.preview import FPS, background_size, card_for, frame_size
-    from storyboard.backends.preview_card import render_background, render_overlay
+    from storyboard.backends.preview_background import render_background
+    from storyboard.backends.preview_card import render_overlay
 
     shot = plan.shots[0]
     size = frame_size(shot.aspect_ratio)

@@ -23,15 +23,8 @@ from urllib.parse import urlsplit
 from PIL import Image
 
 from storyboard.backends.base import AudioJob, Backend, ImageJob, Progress, ShotJob
-from storyboard.backends.preview_card import (
-    PROGRESS_COLOR,
-    Card,
-    Layout,
-    Tile,
-    render_background,
-    render_overlay,
-    seed_bytes,
-)
+from storyboard.backends.preview_background import render_background, seed_bytes
+from storyboard.backends.preview_card import PROGRESS_COLOR, Card, Layout, Tile, render_overlay
 from storyboard.errors import BackendError, MediaError
 from storyboard.media.ffmpeg import house_video_args, run_ffmpeg
 from storyboard.plan import AssetRef, Plan, ShotPlan

@@ -1,26 +1,23 @@
-"""The pictures of a preview clip, drawn with Pillow: a background and a static card overlay.
+"""The overlay of a preview clip, drawn with Pillow: a static card over the moving background.
 
-The background is the shot's start frame (scaled to cover) or a calm gradient seeded from the
-shot id; it is drawn slightly larger than the frame so the encoder can push in on it. The
-overlay is an RGBA image of the frame's size: a header (shot number, id, duration, aspect
+The overlay is an RGBA image of the frame's size: a header (shot number, id, duration, aspect
 ratio), a strip of labelled reference thumbnails, the prompt with its tags highlighted, and the
-track of a progress bar. Everything here is deterministic: same inputs, same pixels.
+track of a progress bar. The background is :mod:`storyboard.backends.preview_background`'s; the
+fonts and the prompt's wrap are :mod:`storyboard.backends.preview_text`'s. Everything here is
+deterministic: same inputs, same pixels.
 """
 
 from __future__ import annotations
 
-import colorsys
-import functools
-import hashlib
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
+from storyboard.backends.preview_background import cover
+from storyboard.backends.preview_text import Fonts, ellipsize, fit_text, wrap_prompt
+
 RGBA = tuple[int, int, int, int]
 
 WHITE: RGBA = (255, 255, 255, 255)
@@ -30,9 +27,6 @@ TILE_BG: RGBA = (24, 27, 36, 235)
 ELEMENT_COLOR: RGBA = (255, 200, 87, 255)  # amber: @ElementN
 IMAGE_COLOR: RGBA = (110, 214, 255, 255)  # sky blue: @ImageN
 PROGRESS_COLOR = ELEMENT_COLOR
-TAG_RE = re.compile(r"@(?:Element|Image)\d+")
-
-_FONT_FILES = {False: ("DejaVuSans.ttf",), True: ("DejaVuSans-Bold.ttf",)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,122 +54,6 @@ class Card:
     start_tag: str | None = None  # the start frame's tag in the prompt, e.g. "@Image1"
     start_name: str | None = None  # the start frame's file name; None when there is none
     start_shown: bool = True  # False when the start frame is a URL or could not be read
-
-
-@dataclass(slots=True)
-class Fonts:
-    """Fonts at sizes scaled to the frame, loaded once per render (FreeType faces are not shared)."""
-
-    unit: float
-    _cache: dict[tuple[bool, int], Font] = field(default_factory=dict)
-
-    def get(self, size: float, bold: bool = False) -> Font:
-        """A font of ``size`` × the frame's unit, DejaVu Sans if installed, else Pillow's own."""
-        px = max(8, round(size * self.unit))
-        key = (bold, px)
-        if key not in self._cache:
-            self._cache[key] = _load_font(px, bold)
-        return self._cache[key]
-
-
-def _load_font(px: int, bold: bool) -> Font:
-    path = _font_path(bold)
-    if path is None:
-        return ImageFont.load_default(size=px)
-    return ImageFont.truetype(path, px, layout_engine=ImageFont.Layout.BASIC)
-
-
-@functools.cache
-def _font_path(bold: bool) -> str | None:
-    """The installed DejaVu Sans file (regular or bold), found once; None if there is none."""
-    for name in _FONT_FILES[bold]:
-        try:
-            font = ImageFont.truetype(name, 12)
-        except OSError:
-            continue
-        return str(font.path)
-    return None
-
-
-def seed_bytes(shot_id: str) -> bytes:
-    """Deterministic pseudo-random bytes derived from the shot id (the only source of variety)."""
-    return hashlib.sha256(shot_id.encode("utf-8")).digest()
-
-
-# ---------------------------------------------------------------------------------------------
-# Background
-
-
-def render_background(start: Path | None, size: tuple[int, int], shot_id: str, number: int) -> tuple[Image.Image, bool]:
-    """The RGB background at ``size``: the start frame scaled to cover, else a seeded gradient.
-
-    Returns the image and whether the start frame was used.
-    """
-    if start is not None:
-        img = _open_rgb(start)
-        if img is not None:
-            return cover(img, size), True
-    return gradient(size, shot_id, number), False
-
-
-def _open_rgb(path: Path) -> Image.Image | None:
-    """The picture at ``path`` upright in RGB, or None if it cannot be read."""
-    try:
-        with Image.open(path) as im:
-            im.draft("RGB", (4096, 4096))
-            return ImageOps.exif_transpose(im).convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None
-
-
-def cover(img: Image.Image, size: tuple[int, int], centering: tuple[float, float] = (0.5, 0.5)) -> Image.Image:
-    """``img`` scaled and centre-cropped to fill ``size`` exactly."""
-    w, h = size
-    scale = max(w / img.width, h / img.height)
-    cw, ch = min(img.width, w / scale), min(img.height, h / scale)  # rounding may overshoot by a hair
-    left = max(0.0, (img.width - cw) * centering[0])
-    top = max(0.0, (img.height - ch) * centering[1])
-    box = (left, top, left + cw, top + ch)
-    return img.resize(size, Image.Resampling.BICUBIC, box=box, reducing_gap=2.0)
-
-
-def gradient(size: tuple[int, int], shot_id: str, number: int) -> Image.Image:
-    """A calm two-colour gradient with soft light blobs and a faint shot number, seeded by the id."""
-    import numpy as np  # here, not at import: a build whose shots are all cached never draws one (0.15 s)
-
-    seed = seed_bytes(shot_id)
-    w, h = size
-    lw, lh = max(2, w // 8), max(2, h // 8)
-    hue = seed[0] / 255
-    c1 = np.array(colorsys.hls_to_rgb(hue, 0.16 + seed[1] / 255 * 0.08, 0.45)) * 255
-    c2 = (
-        np.array(colorsys.hls_to_rgb((hue + 0.09 + seed[2] / 255 * 0.08) % 1.0, 0.34 + seed[3] / 255 * 0.08, 0.40))
-        * 255
-    )
-    yy, xx = np.mgrid[0:lh, 0:lw].astype(np.float32)
-    xn, yn = xx / (lw - 1), yy / (lh - 1)
-    t = np.clip(0.55 * xn + 0.45 * (1 - yn), 0, 1)[..., None]
-    rgb = c1 * (1 - t) + c2 * t
-    for i in range(3):  # soft blobs of light
-        cx, cy = seed[4 + i] / 255, seed[8 + i] / 255
-        r = 0.18 + seed[12 + i] / 255 * 0.22
-        d2 = ((xn - cx) * lw / lh) ** 2 + (yn - cy) ** 2
-        rgb += (np.exp(-d2 / (2 * r * r)) * (18 + seed[16 + i] % 16))[..., None]
-    vignette = 1 - 0.35 * (((xn - 0.5) * 2) ** 2 + ((yn - 0.5) * 2) ** 2) / 2
-    rgb *= vignette[..., None]
-    img = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).resize(size, Image.Resampling.BICUBIC)
-    _draw_watermark(img, f"{number:02d}")
-    return img
-
-
-def _draw_watermark(img: Image.Image, text: str) -> None:
-    """A large faint shot number, so the push-in reads even on a plain gradient."""
-    fonts = Fonts(min(img.size) / 720)
-    font = fonts.get(260, bold=True)
-    layer = Image.new("L", img.size, 0)
-    draw = ImageDraw.Draw(layer)
-    draw.text((img.width / 2, img.height * 0.4), text, font=font, fill=34, anchor="mm")
-    img.paste(Image.new("RGB", img.size, (255, 255, 255)), (0, 0), layer)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -280,70 +158,6 @@ def _draw_header(draw: ImageDraw.ImageDraw, card: Card, layout: Layout, fonts: F
     return h
 
 
-def fit_text(draw: ImageDraw.ImageDraw, text: str, font: Font, room: float) -> str:
-    """``text`` cut with an ellipsis so it is at most ``room`` pixels wide."""
-    if draw.textlength(text, font=font) <= room:
-        return text
-    while text and draw.textlength(text + "…", font=font) > room:
-        text = text[:-1]
-    return text.rstrip() + "…" if text else ""
-
-
-# A run of text in one style; a line is a list of runs.
-Run = tuple[str, bool]  # (text, is_tag)
-Measure = Callable[[Run], float]  # a run's width in pixels
-
-
-def split_runs(word: str) -> list[Run]:
-    """A word cut into plain text and ``@ElementN`` / ``@ImageN`` tags."""
-    runs: list[Run] = []
-    pos = 0
-    for m in TAG_RE.finditer(word):
-        if m.start() > pos:
-            runs.append((word[pos : m.start()], False))
-        runs.append((m.group(0), True))
-        pos = m.end()
-    if pos < len(word):
-        runs.append((word[pos:], False))
-    return runs
-
-
-def wrap_prompt(prompt: str, width: float, measure: Measure) -> list[list[Run]]:
-    """The prompt word-wrapped to ``width`` pixels; ``measure(run)`` gives a run's width."""
-    lines: list[list[Run]] = []
-    space = measure((" ", False))
-    for paragraph in prompt.strip().splitlines() or [""]:
-        line: list[Run] = []
-        line_w = 0.0
-        for word in paragraph.split():
-            for piece in _break_long(word, width, measure):
-                runs = split_runs(piece)
-                w = sum(measure(r) for r in runs)
-                if line and line_w + space + w > width:
-                    lines.append(line)
-                    line, line_w = [], 0.0
-                if line:
-                    line.append((" ", False))
-                    line_w += space
-                line.extend(runs)
-                line_w += w
-        lines.append(line)
-    return lines
-
-
-def _break_long(word: str, width: float, measure: Measure) -> list[str]:
-    """A word too wide for a line (a URL, say) cut into pieces that fit."""
-    if measure((word, False)) <= width:
-        return [word]
-    pieces, cur = [], ""
-    for ch in word:
-        if cur and measure((cur + ch, False)) > width:
-            pieces.append(cur)
-            cur = ""
-        cur += ch
-    return pieces + ([cur] if cur else [])
-
-
 def _draw_prompt(img: Image.Image, prompt: str, layout: Layout, fonts: Fonts) -> int:
     """Draw the prompt panel at the bottom; return its top edge."""
     m = layout.margin
@@ -362,7 +176,7 @@ def _draw_prompt(img: Image.Image, prompt: str, layout: Layout, fonts: Fonts) ->
             break
     if len(lines) > max_lines:
         lines = lines[:max_lines]
-        lines[-1] = _ellipsize(lines[-1], text_w, measure)
+        lines[-1] = ellipsize(lines[-1], text_w, measure)
     top = bottom - 2 * pad - line_h * len(lines)
     panel = Image.new("RGBA", img.size, (0, 0, 0, 0))
     ImageDraw.Draw(panel).rounded_rectangle((m, top, layout.width - m, bottom), radius=layout.px(14), fill=PANEL)
@@ -377,14 +191,6 @@ def _draw_prompt(img: Image.Image, prompt: str, layout: Layout, fonts: Fonts) ->
             x += measure((text, is_tag))
         y += line_h
     return top
-
-
-def _ellipsize(line: list[Run], width: float, measure: Measure) -> list[Run]:
-    """A line with runs dropped from the end until it and an ellipsis fit ``width``."""
-    line = list(line)
-    while line and sum(measure(r) for r in line) + measure(("  …", False)) > width:
-        line.pop()
-    return [*line, ("  …", False)]
 
 
 def _draw_tiles(img: Image.Image, tiles: tuple[Tile, ...], layout: Layout, fonts: Fonts, panel_top: int) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from PIL import Image, ImageDraw
 
 from storyboard.backends.base import ImageJob, Progress
-from storyboard.backends.preview_card import Fonts, fit_text, gradient
+from storyboard.backends.preview_background import gradient
+from storyboard.backends.preview_text import Fonts, fit_text
 from storyboard.errors import BackendError
 
 

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from storyboard.backends import preview as preview_mod
 from storyboard.backends.base import Backend, Progress, ShotJob
 from storyboard.backends.preview import SIZES, PreviewBackend, tiles_for
-from storyboard.backends.preview_card import split_runs, wrap_prompt
+from storyboard.backends.preview_text import split_runs, wrap_prompt
 from storyboard.errors import BackendError, MediaError
 from storyboard.media.ffmpeg import house_extradata
 from storyboard.media.probe import probe, scan_video
@@ -297,7 +297,7 @@ def test_cover_fills_a_frame_whose_width_matches_the_image_exactly() -> None:
     be negative") and failed the shot."""
     from PIL import Image
 
-    from storyboard.backends.preview_card import cover
+    from storyboard.backends.preview_background import cover
 
     out = cover(Image.new("RGB", (1344, 768), (10, 20, 30)), (1384, 778))
     assert out.size == (1384, 778)
