@@ -19,7 +19,7 @@ from storyboard.media.ffmpeg import run_ffmpeg
 def measure_loudness(path: Path) -> tuple[float, float]:
     """(integrated loudness LUFS, true peak dBTP) of a file's first audio stream, by ffmpeg's ebur128."""
     try:
-        log = run_ffmpeg(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true", "-f", "null", "-"],
+        log = run_ffmpeg(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"],
                          what="measuring loudness", loglevel="info")  # fmt: skip
     except MediaError:
         log = ""

@@ -275,7 +275,7 @@ def render_stems(
     args: list[str] = []
     for a in inputs:
         args += a
-    args += ["-filter_complex", f"{graph};[mix]ebur128[measured]"]
+    args += ["-filter_complex", f"{graph};[mix]ebur128=framelog=verbose[measured]"]  # the summary only (at info)
     for stem in stems_of(sounds):
         args += ["-map", f"[{stem}_out]", "-c:a", "pcm_s16le", "-ar", str(RATE), str(stems[stem])]
     args += ["-map", "[measured]", "-c:a", "pcm_f32le", "-ar", str(RATE), str(premix)]

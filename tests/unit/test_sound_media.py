@@ -185,3 +185,31 @@ def test_master_lands_the_limited_mix_on_the_target(tmp_path: Path) -> None:
     silent = tmp_path / "silent.wav"
     _tone(silent, 1.0, amp=0.0)
     assert master(silent, -14.0, -1.5, -120.0).chain() == "anull"  # silence stays silence
+
+
+def test_loudness_is_read_from_the_summary_not_a_line_per_tenth_of_a_second(tmp_path: Path, monkeypatch) -> None:
+    """ebur128 logs every 100 ms frame at ffmpeg's info level unless told not to: an hour's film would
+    hand back 36,000 lines to find one summary. The stems' run and the film's measure keep to the summaries."""
+    import storyboard.media.loudness as loudness
+    from storyboard.media.mix import Sound, render_stems, stems_of
+
+    logs: list[str] = []
+    real = loudness.run_ffmpeg
+
+    def spy(args: list[str], **kwargs: object) -> str:  # calls through: only the log is kept
+        log = real(args, **kwargs)  # type: ignore[arg-type]
+        logs.append(log)
+        return log
+
+    monkeypatch.setattr(loudness, "run_ffmpeg", spy)
+    lay = layout([480], [Transition()], Fraction(24))  # 20 s
+    music = tmp_path / "music.wav"
+    _tone(music, 20.0, freq=110.0)
+    sounds = [Sound("m", "music", music, 0.0, length=lay.total, file_seconds=20.0)]
+    stems = {s: tmp_path / f"film.{s}.wav" for s in stems_of(sounds)}
+    premix = tmp_path / "premix.wav"
+    summed = render_stems(sounds, lay, [], stems, premix)
+    measured, _ = loudness.measure_loudness(premix)
+    assert abs(summed - measured) < 0.1  # the summary is still read, and it is the file's
+    per_frame = [sum(" M:" in line for line in log.splitlines()) for log in logs]
+    assert per_frame == [0, 0], per_frame
