@@ -51,7 +51,9 @@ def export(
     audio: Annotated[
         AudioMode,
         typer.Option(
-            "--audio", help="clips: every line, effect and cue where the mix places it; stems: the mix's three stems."
+            "--audio",
+            help="clips: every line, effect and cue where the mix places it, at its own level; "
+            "stems: the mix's stems (dialogue, effects, music, and the clips' own sound), as balanced in the film.",
         ),
     ] = AudioMode.clips,
     allow_outside_assets: OutsideOpt = False,
