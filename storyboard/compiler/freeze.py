@@ -4,6 +4,12 @@ A text edit at the positions the loader's node tree gives: only the ``generate``
 named image, the asset's value) is replaced, so every comment, blank line, quote and indent
 elsewhere in the file stays as the user wrote it. The edited text is loaded again and compared
 with the expected data before anyone writes it. Pure: text in, text out.
+
+Decision: this edit uses PyYAML's composer, not ruamel.yaml (which ``storyboard pick`` uses). A
+splice needs where a node ends as well as where it starts, and the composer gives both marks for
+every node; ruamel's round-trip data records only where keys and values start, and dumping its
+data again would re-indent and re-quote what the author wrote. PyYAML is also the loader the
+storyboard is read with, so the check after the edit reads it as the build will.
 """
 
 from __future__ import annotations
