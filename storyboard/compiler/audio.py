@@ -20,7 +20,7 @@ from storyboard.compiler.audio_models import MUSIC_ENDPOINT, SFX_ENDPOINT, TTS_E
 from storyboard.compiler.fit import SpokenLine, fit_message, lines_end, speech_seconds
 from storyboard.compiler.load import Document
 from storyboard.compiler.render import PromptError, Renderer
-from storyboard.compiler.resolve import Resolved, Scope
+from storyboard.compiler.scope import Resolved, Scope
 from storyboard.compiler.spec import Shot, Storyboard
 from storyboard.compiler.spec_audio import Voice
 from storyboard.errors import Problem

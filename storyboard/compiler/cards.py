@@ -19,7 +19,7 @@ from storyboard.compiler.assets import AssetProblem, AssetStore
 from storyboard.compiler.load import Document
 from storyboard.compiler.models import ModelInfo
 from storyboard.compiler.render import PromptError, Renderer
-from storyboard.compiler.resolve import Resolved
+from storyboard.compiler.scope import Resolved
 from storyboard.compiler.spec import CARD_PROMPT, Shot
 from storyboard.compiler.spec_card import COLOR_PATTERN
 from storyboard.errors import Problem

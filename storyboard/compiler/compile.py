@@ -21,7 +21,8 @@ from storyboard.compiler.fit import shortest_fitting
 from storyboard.compiler.load import Document, load_document
 from storyboard.compiler.models import ModelInfo, Registry, packaged_registry, registry_for
 from storyboard.compiler.render import PromptError, Renderer
-from storyboard.compiler.resolve import Resolved, Resolver
+from storyboard.compiler.resolve import Resolver
+from storyboard.compiler.scope import Resolved
 from storyboard.compiler.shot_rules import DEFAULT_DURATION, DEFAULT_EDIT_MODEL, Draft
 from storyboard.compiler.shot_sources import ShotSources
 from storyboard.compiler.spec import MULTI_PROMPT, RESERVED_VARS, Shot, Storyboard, TransitionField

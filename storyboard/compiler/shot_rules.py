@@ -14,7 +14,7 @@ from storyboard.compiler.assets import AssetStore
 from storyboard.compiler.capabilities import model_notes, models_with, nearest_aspect, no_aspect_reason
 from storyboard.compiler.load import Document
 from storyboard.compiler.models import ModelInfo, Registry
-from storyboard.compiler.resolve import Resolved
+from storyboard.compiler.scope import Resolved
 from storyboard.compiler.spec import Defaults, Shot
 from storyboard.compiler.tags import Mapped
 from storyboard.errors import Problem

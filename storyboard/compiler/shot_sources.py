@@ -9,7 +9,7 @@ image was expected, a near miss of a shot id).
 from __future__ import annotations
 
 from storyboard.compiler.assets import frame_ref
-from storyboard.compiler.resolve import Asset
+from storyboard.compiler.scope import Asset
 from storyboard.compiler.shot_rules import ModelRules
 from storyboard.compiler.spec import Shot
 from storyboard.plan import AssetRef

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from storyboard.compiler.assets import frame_ref
 from storyboard.compiler.render import PromptError
-from storyboard.compiler.resolve import Asset, is_model_tag
+from storyboard.compiler.scope import Asset, is_model_tag
 from storyboard.plan import FRAME_KINDS, AssetRef, ElementRef, Mention
 from storyboard.util import closest
 
