@@ -183,7 +183,7 @@ def run(quick: bool, instructions: bool = False) -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    """``python bench/startup_bench.py [--quick]``: print this benchmark's table."""
+    """``python bench/startup_bench.py [--quick] [--instructions]``: print this benchmark's table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_RUNS} runs each instead of {RUNS}")
     parser.add_argument("--instructions", action="store_true", help="also count instructions under callgrind")
