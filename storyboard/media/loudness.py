@@ -16,10 +16,16 @@ from storyboard.errors import MediaError
 from storyboard.media.ffmpeg import run_ffmpeg
 
 
+def meter(name: str = "", *, peak: bool = False) -> str:
+    """The ``ebur128`` filter that :func:`run_measured` reads: named ``ebur128@name`` when ``name``,
+    logging its summary only (at ffmpeg's info level it would otherwise print every 100 ms frame)."""
+    return f"ebur128{'@' + name if name else ''}=framelog=verbose{':peak=true' if peak else ''}"
+
+
 def measure_loudness(path: Path) -> tuple[float, float]:
     """(integrated loudness LUFS, true peak dBTP) of a file's first audio stream, by ffmpeg's ebur128."""
     try:
-        log = run_ffmpeg(["-i", str(path), "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"],
+        log = run_ffmpeg(["-i", str(path), "-map", "0:a:0", "-af", meter(peak=True), "-f", "null", "-"],
                          what="measuring loudness", loglevel="info")  # fmt: skip
     except MediaError:
         log = ""
@@ -74,7 +80,7 @@ def loudness_at(premix: Path, chains: Sequence[Master]) -> list[float]:
     n = len(chains)
     names = [f"m{i}" for i in range(n)]
     split = f"[0:a]asplit={n}" + "".join(f"[b{i}]" for i in range(n)) + ";" if n > 1 else "[0:a]anull[b0];"
-    graph = split + ";".join(f"[b{i}]{c.chain()},ebur128@m{i}=framelog=verbose[o{i}]" for i, c in enumerate(chains))
+    graph = split + ";".join(f"[b{i}]{c.chain()},{meter(names[i])}[o{i}]" for i, c in enumerate(chains))
     args = ["-i", str(premix), "-filter_complex", graph]
     for i in range(n):
         args += ["-map", f"[o{i}]", "-f", "null", "-"]

@@ -34,7 +34,7 @@ from typing import Literal
 
 from storyboard.errors import MediaError
 from storyboard.media.ffmpeg import run_ffmpeg
-from storyboard.media.loudness import Master, master, measure_loudness, run_measured
+from storyboard.media.loudness import Master, master, measure_loudness, meter, run_measured
 from storyboard.media.stitch_plan import Join, resolve_joins
 from storyboard.plan import Transition
 
@@ -275,7 +275,7 @@ def render_stems(
     args: list[str] = []
     for a in inputs:
         args += a
-    args += ["-filter_complex", f"{graph};[mix]ebur128=framelog=verbose[measured]"]  # the summary only (at info)
+    args += ["-filter_complex", f"{graph};[mix]{meter()}[measured]"]
     for stem in stems_of(sounds):
         args += ["-map", f"[{stem}_out]", "-c:a", "pcm_s16le", "-ar", str(RATE), str(stems[stem])]
     args += ["-map", "[measured]", "-c:a", "pcm_f32le", "-ar", str(RATE), str(premix)]
