@@ -25,7 +25,7 @@ from storyboard.compiler.scope import (
 )
 from storyboard.compiler.spec import ASSET_TABLES, Library, Storyboard
 from storyboard.compiler.validate import validate_library
-from storyboard.errors import InputError, Problem
+from storyboard.errors import InputError
 
 if TYPE_CHECKING:
     from storyboard.compiler.generate import Generator
@@ -37,14 +37,14 @@ class Resolver(AssetResolver):
     def __init__(self, store: AssetStore, generator: Generator | None = None):
         self.store = store
         self.generator = generator  # plans generated assets (None: `generate:` is refused)
-        self._prefix: dict[Path, str] = {}  # a library's namespace chain as the storyboard names it ("cast.")
-        self.problems: list[Problem] = []
-        self.warnings: list[Problem] = []
+        self._prefix = {}  # a library's namespace chain as the storyboard names it ("cast.")
+        self.problems = []
+        self.warnings = []
         self._scopes: dict[Path, Scope] = {}
         # the chain of assets being resolved, in order (a dict: ordered, with fast lookups): (table, name)
-        self._resolving: dict[tuple[int, str], tuple[str, str]] = {}
-        self._too_deep: set[tuple[int, str]] = set()  # assets in an `extends` chain already reported
-        self._failed: set[tuple[int, str]] = set()  # reported once: what extends a broken asset says nothing more
+        self._resolving = {}
+        self._too_deep = set()  # assets in an `extends` chain already reported
+        self._failed = set()  # reported once: what extends a broken asset says nothing more
         self.files: list[str] = []
 
     def resolve(self, doc: Document, model: Storyboard) -> Resolved:
